@@ -1,0 +1,1 @@
+"""evermuse-connectors."""
