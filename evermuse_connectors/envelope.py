@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    model_validator,
 )
 
 __all__ = [
@@ -244,6 +245,20 @@ class Record(_Model):
         | None
     ) = Field(default=None, alias="_tags")
     pii: Pii | None = Field(default=None, alias="_pii")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_is_required_in_json(cls, value: Any) -> Any:
+        # Built in Python, the only version there is fills itself in; arriving as
+        # JSON (keys with the leading _), the spec requires it to be present.
+        if (
+            isinstance(value, dict)
+            and "_type" in value
+            and "_schema_version" not in value
+        ):
+            # A missing key becomes None so the error names _schema_version.
+            return {**value, "_schema_version": None}
+        return value
 
     def __repr__(self) -> str:
         # data holds customer text and attachments may hold token-bearing URLs: the
