@@ -35,6 +35,12 @@ def _check_part(kind: str, value: str) -> str:
     return value
 
 
+def _window_part(window: str) -> str:
+    # Hourly window keys carry a colon (2026-03-09-05:00), which some filesystems
+    # refuse in names; the stored name leaves it out.
+    return _check_part("window", window.replace(":", ""))
+
+
 class Store:
     """Stage output and sync state for every source, under one root."""
 
@@ -49,7 +55,7 @@ class Store:
         parts = (
             _check_part("source", source),
             _check_part("stage", stage),
-            _check_part("window", window) + ".ndjson.gz",
+            _window_part(window) + ".ndjson.gz",
         )
         return "/".join((self._base, *parts))
 

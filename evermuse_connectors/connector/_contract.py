@@ -282,6 +282,9 @@ class Connector(ABC, Generic[ConfigT]):
     description: ClassVar[str] = ""
     # The Dagster concurrency pool that caps how many steps call this API at once.
     api_pool: ClassVar[str] = ""
+    # How many windows before the newest each scheduled tick re-runs, for sources
+    # where old windows change (late replies); a source's refresh_windows overrides.
+    default_refresh_windows: ClassVar[int] = 3
 
     def parse_config(self, settings: Mapping[str, Any]) -> ConfigT:
         return self.config_model.model_validate(dict(settings))  # type: ignore[return-value]

@@ -8,9 +8,11 @@ still load.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from evermuse_connectors.connector._contract import Connector
 from evermuse_connectors.errors import ConfigError
@@ -25,11 +27,11 @@ logger = logging.getLogger(__name__)
 class Discovered:
     """The connectors that loaded, and those that did not, with why."""
 
-    connectors: dict[str, Connector[object]] = field(default_factory=dict)  # type: ignore[type-var]
+    connectors: dict[str, Connector[Any]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     distributions: dict[str, str] = field(default_factory=dict)
 
-    def get(self, name: str) -> Connector[object]:  # type: ignore[type-var]
+    def get(self, name: str) -> Connector[Any]:
         if name in self.connectors:
             return self.connectors[name]
         if name in self.failures:
@@ -44,7 +46,7 @@ class Discovered:
         )
 
 
-def _load(entry: EntryPoint) -> Connector[object]:  # type: ignore[type-var]
+def _load(entry: EntryPoint) -> Connector[Any]:
     loaded = entry.load()
     instance = loaded() if isinstance(loaded, type) else loaded
     if not isinstance(instance, Connector):
@@ -57,7 +59,9 @@ def _load(entry: EntryPoint) -> Connector[object]:  # type: ignore[type-var]
     return instance
 
 
+@functools.cache
 def discover_connectors(group: str = ENTRY_POINT_GROUP) -> Discovered:
+    """Every installed connector, loaded once per process (``cache_clear()`` to redo)."""
     found = Discovered()
     for entry in sorted(entry_points(group=group), key=lambda e: e.name):
         if entry.name in found.connectors:
