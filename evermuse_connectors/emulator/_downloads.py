@@ -176,11 +176,9 @@ class Downloader:
         self._storage = storage
         self._max_bytes = max_bytes
         self._queue: queue.Queue[int | None] = queue.Queue()
-        # trust_env=False: a proxy from the environment would carry the request off
-        # this machine, which the loopback rule forbids.
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
-        )
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"emulator-download-{n}")
             for n in range(workers)
@@ -200,7 +198,22 @@ class Downloader:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=10)
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+
+    def _http(self) -> httpx.Client:
+        # Made on first use: building its TLS context costs tens of milliseconds,
+        # which an emulator started per test should not pay when nothing is fetched.
+        with self._client_lock:
+            if self._client is None:
+                # trust_env=False: a proxy from the environment would carry the
+                # request off this machine, which the loopback rule forbids.
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+            return self._client
 
     def _work(self) -> None:
         while (download_id := self._queue.get()) is not None:
@@ -213,7 +226,7 @@ class Downloader:
         job = self._storage.claim_download(download_id)
         if job is None:  # already taken, or the data was reset meanwhile
             return
-        result = fetch(self._client, job, max_bytes=self._max_bytes)
+        result = fetch(self._http(), job, max_bytes=self._max_bytes)
         if not result.ok:
             logger.warning(
                 "batch %s: attachment from %s not downloaded: %s",

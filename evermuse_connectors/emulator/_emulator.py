@@ -43,7 +43,7 @@ class _Running:
         self.server = EmulatorServer(config.host, config.port, self.api)
         self.thread = threading.Thread(
             target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name="emulator-http",
             daemon=True,
         )

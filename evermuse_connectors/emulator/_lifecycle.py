@@ -37,6 +37,9 @@ class BatchWalker:
         )
 
     def start(self) -> None:
+        resumed = self._storage.resume_open_batches(time.time(), self._step)
+        if resumed:
+            logger.info("resuming %d batches left open by an earlier run", resumed)
         if self._downloader is not None:
             # Work left by an earlier run on the same file carries on.
             self._storage.restart_interrupted_downloads()

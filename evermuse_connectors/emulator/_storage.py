@@ -239,6 +239,19 @@ class Storage:
                     landed.append(batch_id)
         return landed
 
+    def resume_open_batches(self, now: float, step_seconds: float) -> int:
+        """Bring open batches' next step within one step of now; how many are open.
+
+        A batch stored by an earlier run under a slower pace walks on at this run's.
+        """
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE batches SET next_step_at = MIN(next_step_at, ?) "
+                "WHERE status IN (?, ?, ?)",
+                (now + step_seconds, *OPEN_STATUSES),
+            )
+        return cursor.rowcount
+
     # -- downloads ---------------------------------------------------------------
 
     def pending_downloads(self, batch_id: str | None = None) -> list[int]:
