@@ -49,8 +49,12 @@ class EvermuseError(Exception):
     """The root of every error evermuse-connectors raises on purpose."""
 
 
-class ConfigError(EvermuseError):
-    """The configuration is wrong; the message names the file, field and fix."""
+class ConfigError(EvermuseError, ValueError):
+    """The configuration is wrong; the message names the file, field and fix.
+
+    It is a ValueError too, so that raised inside a pydantic validator it becomes a
+    validation error located at the field.
+    """
 
 
 class RecordError(EvermuseError):
