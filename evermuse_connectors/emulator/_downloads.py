@@ -35,6 +35,8 @@ def loopback_refusal(url: str) -> str | None:
 
     Only a literal loopback address or the name ``localhost`` passes: no name is
     ever resolved here, so ``https://example.invalid/x`` fails without a DNS query.
+    Stricter than ``ingest.is_loopback``, which also takes localhost.localdomain: a
+    name missing from /etc/hosts would be asked of DNS, off this machine.
     """
     try:
         parsed = httpx.URL(url)

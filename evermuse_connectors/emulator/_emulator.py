@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from evermuse_connectors.emulator._faults import FaultPlan
 from evermuse_connectors.emulator._lifecycle import BatchWalker
 from evermuse_connectors.emulator._server import EmulatorServer
 from evermuse_connectors.emulator._storage import Storage
+from evermuse_connectors.ingest import is_loopback
 
 __all__ = ["Emulator", "serve"]
 
@@ -86,7 +86,7 @@ class Emulator:
         running.walker.start()
         running.thread.start()
         self._running = running
-        if not _is_loopback(self.config.host):
+        if not is_loopback(self.config.host):
             logger.warning(
                 "the emulator listens on %s, beyond this machine: anyone who can "
                 "reach it can read and reset its data",
@@ -162,15 +162,6 @@ class Emulator:
         if self._running is None:
             raise EmulatorError("the emulator is not running: call start() first")
         return self._running
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(config: EmulatorConfig) -> None:

@@ -132,7 +132,12 @@ class Storage:
     # -- ingest ------------------------------------------------------------------
 
     def find_key(self, key: str) -> tuple[str, bytes] | None:
-        """The body hash and response stored under an idempotency key."""
+        """The body hash and response stored under an idempotency key.
+
+        Keys are kept for good and shared by every API key: the published spec says
+        neither how long Evermuse remembers a key nor whether keys are per account,
+        so the emulator takes the strictest reading of both.
+        """
         rows = self._rows(
             "SELECT body_sha256, response FROM batches WHERE idempotency_key = ?",
             (key,),

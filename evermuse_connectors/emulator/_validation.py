@@ -83,6 +83,8 @@ def parse_body(content_type: str | None, body: bytes) -> list[Any]:
 
 
 def _parse_json(body: bytes) -> list[Any]:
+    # orjson refuses integers past 64 bits and unpaired surrogate escapes ("\ud800")
+    # that a JavaScript server would take: such bodies get 400 here.
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
