@@ -81,7 +81,9 @@ class Store:
         try:
             with (
                 self.fs.open(temporary, "wb") as raw,
-                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=5) as out,
+                gzip.GzipFile(
+                    filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=5
+                ) as out,
             ):
                 for line in lines:
                     out.write(line)
