@@ -24,7 +24,7 @@ import orjson
 from evermuse_connectors.emulator._config import EmulatorConfig, Faults
 from evermuse_connectors.emulator._errors import ApiError
 from evermuse_connectors.emulator._faults import Decision, FaultPlan
-from evermuse_connectors.emulator._storage import NewBatch, Storage
+from evermuse_connectors.emulator._storage import NewBatch, Storage, StoreResult
 from evermuse_connectors.emulator._validation import (
     MAX_BODY_BYTES,
     check_batch,
@@ -168,7 +168,15 @@ class Api:
             return self._answer(hit[1], decision)
 
         records = parse_body(request.headers.get("content-type"), request.body)
-        batch_type, _product_id = check_batch(records)
+        result = self._store(records, key, body_sha256, decision)
+        if result.kind == "reused":
+            raise _key_reused(key or "")
+        return self._answer(result.response, decision)
+
+    def _store(
+        self, records: list[Any], key: str | None, body_sha256: str, decision: Decision
+    ) -> StoreResult:
+        batch_type = check_batch(records)
         outcome = validate_records(records)
         batch_id = f"bat_{uuid.uuid4().hex}"
         response = orjson.dumps(
@@ -196,8 +204,6 @@ class Api:
                 fail=decision.fail_batch,
             )
         )
-        if result.kind == "reused":
-            raise _key_reused(key or "")
         if result.kind == "stored":
             logger.info(
                 "batch %s: %d accepted, %d rejected (%s)",
@@ -206,7 +212,7 @@ class Api:
                 outcome.rejected,
                 batch_type,
             )
-        return self._answer(result.response, decision)
+        return result
 
     def _refuse_by_fault(self, decision: Decision) -> None:
         faults = self._plan.faults

@@ -40,8 +40,9 @@ CREATE TABLE IF NOT EXISTS records (
     versions INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_type ON records (type);
+-- AUTOINCREMENT: ids still queued from before a reset must not name new rows.
 CREATE TABLE IF NOT EXISTS downloads (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     batch_id TEXT NOT NULL,
     identity TEXT NOT NULL,
     position INTEGER NOT NULL,

@@ -147,8 +147,8 @@ def _parse_ndjson(body: bytes) -> list[Any]:
     return records
 
 
-def check_batch(records: list[Any]) -> tuple[str | None, str | None]:
-    """The batch's ``_type`` and ``_product_id``, or 400 when the batch is wrong."""
+def check_batch(records: list[Any]) -> str | None:
+    """The batch's ``_type`` (if any record names one), or 400 for a wrong batch."""
     if not records:
         raise ApiError(
             400,
@@ -168,7 +168,7 @@ def check_batch(records: list[Any]) -> tuple[str | None, str | None]:
     products = _distinct(records, "_product_id", lower=False)
     _refuse_mixed("_type", "mixed_type", types)
     _refuse_mixed("_product_id", "mixed_product_id", products)
-    return (next(iter(types), None), next(iter(products), None))
+    return next(iter(types), None)
 
 
 def _distinct(records: Iterable[Any], key: str, *, lower: bool) -> list[str]:
