@@ -288,8 +288,15 @@ class Record(_Model):
         return orjson.dumps(self.to_json(), option=orjson.OPT_SORT_KEYS)
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> Record:
-        return cls.model_validate(value)
+    def from_json(cls, value: bytes | str | dict[str, Any]) -> Record:
+        """A record as Evermuse reads one: from JSON, strictly, by the ``_`` names.
+
+        Strict JSON validation refuses what the schema refuses ("true" for a boolean,
+        "5" for an integer, ``type`` for ``_type``), where Python-mode validation
+        would coerce it.
+        """
+        text = value if isinstance(value, bytes | str) else orjson.dumps(value)
+        return cls.model_validate_json(text, strict=True, by_alias=True, by_name=False)
 
 
 def identity_of(value: dict[str, Any]) -> Identity:

@@ -185,10 +185,9 @@ def normalise_window(source: Source, window: Window, store: Store) -> NormaliseR
     )
 
 
-def stored_records(
-    store: Store, source: str, window: Window
-) -> Iterator[dict[str, Any]]:
-    yield from store.read(source, "records", window.key)
+def stored_records(store: Store, source: str, window: Window) -> Iterator[bytes]:
+    """The window's stored records, each one JSON object as bytes."""
+    yield from store.read_bytes(source, "records", window.key)
 
 
 def deliver_window(
@@ -237,7 +236,7 @@ def _rejection_rows(summary: SendSummary) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _plan(window: Window, records: Iterator[dict[str, Any]]) -> DeliveryReport:
+def _plan(window: Window, records: Iterator[bytes]) -> DeliveryReport:
     batcher = Batcher()
     planned = [
         {"key": b.key, "type": b.record_type, "records": len(b), "bytes": b.size}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -101,7 +100,7 @@ def run_sync(
                 progress.advance(tasks["deliver"])
                 if dump is not None:
                     for record in stored_records(store, source.name, window):
-                        dump.write(orjson.dumps(record) + b"\n")
+                        dump.write(record + b"\n")
                 summary = delivered.summary
                 batches = len(delivered.planned) if dry_run else len(summary.batches)
                 problems += summary.rejected + summary.refused

@@ -61,7 +61,7 @@ def _load(entry: EntryPoint) -> Connector[Any]:
 
 @functools.cache
 def discover_connectors(group: str = ENTRY_POINT_GROUP) -> Discovered:
-    """Every installed connector, loaded once per process (``cache_clear()`` to redo)."""
+    """Every installed connector, loaded once per process; cache_clear() redoes it."""
     found = Discovered()
     for entry in sorted(entry_points(group=group), key=lambda e: e.name):
         if entry.name in found.connectors:

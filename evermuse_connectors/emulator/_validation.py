@@ -206,12 +206,8 @@ def validate_records(records: list[Any]) -> Outcome:
 
 
 def _accept(value: Any) -> AcceptedRecord:
-    # Validated from JSON text in strict mode: the schema wants a JSON boolean where
-    # it says boolean and an integer where it says integer, so "true" or "5" must
-    # fail as they would at Evermuse; by_name=False refuses "type" for "_type".
-    record = Record.model_validate_json(
-        orjson.dumps(value), strict=True, by_alias=True, by_name=False
-    )
+    # Strict, from JSON text, by the _ names only: see Record.from_json.
+    record = Record.from_json(value)
     event_at = record.event_at_text
     # Evermuse normalises on arrival: _type lower-cased, _event_at cut to the second.
     stored = {**value, "_type": record.type.value, "_event_at": event_at}

@@ -130,7 +130,9 @@ class Batcher:
         self.conflicts = 0
         self.seen = 0
 
-    def batches(self, records: Iterable[Record | dict[str, Any]]) -> Iterator[Batch]:
+    def batches(
+        self, records: Iterable[Record | dict[str, Any] | bytes]
+    ) -> Iterator[Batch]:
         """Batches in deterministic order; input is consumed as it streams."""
         current: Batch | None = None
         previous: bytes | None = None
@@ -173,7 +175,9 @@ class Batcher:
             and batch.size + len(line) + 1 <= self.max_bytes
         )
 
-    def _encode(self, records: Iterable[Record | dict[str, Any]]) -> Iterator[bytes]:
+    def _encode(
+        self, records: Iterable[Record | dict[str, Any] | bytes]
+    ) -> Iterator[bytes]:
         for position, value in enumerate(records):
             self.seen += 1
             entry = self._encode_one(position, value)
@@ -181,11 +185,11 @@ class Batcher:
                 yield entry
 
     def _encode_one(
-        self, position: int, value: Record | dict[str, Any]
+        self, position: int, value: Record | dict[str, Any] | bytes
     ) -> bytes | None:
         if not isinstance(value, Record):
             try:
-                value = Record.model_validate(value)
+                value = Record.from_json(value)
             except ValidationError as exc:
                 self._reject(
                     position, "LOCAL_VALIDATION", "; ".join(describe_errors(exc)), value
@@ -225,6 +229,11 @@ class Batcher:
         value: Any,
         identity: str | None = None,
     ) -> None:
+        if isinstance(value, bytes):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                value = {"unreadable": value.decode(errors="replace")[:200]}
         if identity is None:
             try:
                 identity = _identity_text(identity_of(value))

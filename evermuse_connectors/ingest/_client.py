@@ -118,7 +118,7 @@ class EvermuseClient:
 
     def send(
         self,
-        records: Iterable[Record | dict[str, Any]],
+        records: Iterable[Record | dict[str, Any] | bytes],
         *,
         on_batch: Callable[[BatchResult], None] | None = None,
     ) -> SendSummary:

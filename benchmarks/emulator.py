@@ -1,6 +1,6 @@
 """How fast the emulator validates and stores records: prints numbers, asserts none.
 
-    uv run python tests/emulator/bench_emulator.py [--records 20000] [--batch 1000]
+    uv run python benchmarks/emulator.py [--records 20000] [--batch 1000]
 
 Three runs against a fresh emulator each (SQLite file in a temporary folder):
 sequential posts, two posting threads, and sequential posts under 30 % 500s plus
