@@ -1,5 +1,6 @@
-from evermuse_connectors.testing import ConnectorContract
 from evermuse_zoom import ZoomConnector
+
+from evermuse_connectors.testing import ConnectorContract
 
 
 class TestZoomContract(ConnectorContract):

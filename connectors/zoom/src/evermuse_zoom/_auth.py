@@ -94,23 +94,23 @@ class TokenProvider:
     def _fetch(self) -> _Cached:
         self._on_fetch()
         started = self._clock()
-        response = self._session.post(
-            self._token_url,
-            params={
-                "grant_type": "account_credentials",
-                "account_id": self._account_id.get_secret_value(),
-            },
-            auth=httpx.BasicAuth(
-                self._client_id.get_secret_value(),
-                self._client_secret.get_secret_value(),
-            ),
-        )
+        try:
+            response = self._session.post(
+                self._token_url,
+                params={
+                    "grant_type": "account_credentials",
+                    "account_id": self._account_id.get_secret_value(),
+                },
+                auth=httpx.BasicAuth(
+                    self._client_id.get_secret_value(),
+                    self._client_secret.get_secret_value(),
+                ),
+            )
+        except SourceAuthError as exc:  # 401/403: the client id or secret is wrong
+            raise SourceAuthError(_refused("401 or 403")) from exc
         if response.status_code != 200:
             raise SourceAuthError(
-                f"Zoom's token endpoint answered {response.status_code} "
-                f"({_reason(response)}): expected an access token for the "
-                "account_credentials grant; check the account id, client id and "
-                "client secret variables of the source and that the app is activated"
+                _refused(f"{response.status_code} ({_reason(response)})")
             )
         body = _json(response)
         token = body.get("access_token")
@@ -124,6 +124,14 @@ class TokenProvider:
         margin = min(_MARGIN_SECONDS, lifetime / 10)
         logger.info("fetched a Zoom access token valid for %.0fs", lifetime)
         return _Cached(SecretStr(token), started + lifetime - margin)
+
+
+def _refused(answer: str) -> str:
+    return (
+        f"Zoom's token endpoint answered {answer}: expected an access token for the "
+        "account_credentials grant; check the source's account id, client id and "
+        "client secret variables and that the Server-to-Server app is activated"
+    )
 
 
 def _json(response: httpx.Response) -> dict[str, object]:

@@ -279,6 +279,13 @@ class ZoomClient:
         response = self._send(
             self._files, url, {}, method="recording.download", follow_redirects=True
         )
+        if response.status_code != 200:
+            raise ZoomApiError(
+                f"GET {redact_url(url)} answered {response.status_code}: expected the "
+                "file; it may have been deleted since it was listed",
+                status=response.status_code,
+                code=None,
+            )
         head = response.content[:200].lstrip().lower()
         if head.startswith((b"<!doctype", b"<html")):
             raise SourceError(

@@ -66,7 +66,9 @@ def _check_base(value: str, field: str) -> str:
 class ZoomConfig(BaseModel):
     """Settings of one Zoom source (a Server-to-Server OAuth app of one account)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A secret pasted where a variable name belongs must not be echoed back; the
+    # messages below quote (cut short) the values that are safe to show.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     account_id_env: EnvVarName = "ZOOM_ACCOUNT_ID"
     client_id_env: EnvVarName = "ZOOM_CLIENT_ID"

@@ -178,8 +178,9 @@ class _WindowExtract:
                 "transcripts": transcripts,
                 "listed_for": listed.listed_for,
                 "fingerprint": digest,
-                "complete": participants is not None
-                and transcripts_ok
+                # Participants Zoom refused (400/404) stay refused: not a reason to
+                # fetch the meeting again on a re-run, unlike a failed download.
+                "complete": transcripts_ok
                 and (token is not None or not _has_media(meeting)),
             },
         )

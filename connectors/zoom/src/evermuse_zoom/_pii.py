@@ -14,7 +14,7 @@ _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # (meeting numbers, amounts) are not phones: a "+" or a separator is required, and
 # an ISO date inside the run ("2026-03-09 14:00") rules it out. This is a heuristic:
 # it can miss unusual formats and flag a long formatted number that is no phone.
-_PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,}\d(?![\w.])")
+_PHONE = re.compile(r"(?<!\w)(?<!\d\.)\+?\(?\d[\d\s().\-]{6,}\d(?!\w|\.\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

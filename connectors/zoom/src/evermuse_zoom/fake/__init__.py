@@ -100,6 +100,7 @@ class FakeZoom(FakeSource):
         light_per_second: float | None = None,
         medium_per_second: float | None = None,
         port: int | None = None,
+        repeat_page_tokens: bool = False,
     ) -> FakeZoom:
         """Generate the account and serve it; ``*_per_second`` make the fake answer
         429 above that rate, as Zoom does above a plan's limits.
@@ -118,6 +119,7 @@ class FakeZoom(FakeSource):
             page_token_ttl=page_token_ttl,
             redirect_downloads=redirect_downloads,
             per_second={"light": light_per_second, "medium": medium_per_second},
+            repeat_page_tokens=repeat_page_tokens,
         )
         server = _bind(state, _port_for(seed) if port is None else port)
         thread = threading.Thread(
@@ -146,6 +148,12 @@ class FakeZoom(FakeSource):
     def seen(self) -> list[Seen]:
         with self._server.state.lock:
             return list(self._server.state.seen)
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token the fake handed out (for leak checks in tests)."""
+        with self._server.state.lock:
+            return list(self._server.state.issued)
 
     def fail_next(self, *faults: Fault) -> None:
         """Answer the next matching requests with these errors, in order."""

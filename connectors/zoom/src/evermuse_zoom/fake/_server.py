@@ -58,6 +58,7 @@ class Seen:
     route: str
     raw_path: str
     status: int
+    query: dict[str, str] = field(default_factory=dict)  # API calls only
 
 
 class _Reply(Exception):
@@ -87,7 +88,9 @@ class _State:
     page_token_ttl: float
     redirect_downloads: bool
     per_second: dict[str, float | None]
+    repeat_page_tokens: bool = False
     tokens: dict[str, float] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)
     page_tokens: dict[str, tuple[str, int, float]] = field(default_factory=dict)
     download_tokens: dict[str, float] = field(default_factory=dict)
     faults: deque[Fault] = field(default_factory=deque)
@@ -216,8 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the fake: answer as Zoom's 500 would
             status = 500
             self._json(500, {"code": 500, "message": f"fake error: {exc!r}"})
+        # Download URLs carry tokens in the query: only API queries are kept.
+        kept = (
+            {k: v[0] for k, v in query.items()} if split.path.startswith("/v2/") else {}
+        )
         with state.lock:
-            state.seen.append(Seen(time.monotonic(), method, route, split.path, status))
+            state.seen.append(
+                Seen(time.monotonic(), method, route, split.path, status, kept)
+            )
 
     def _route(
         self, method: str, path: str
@@ -326,6 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = "eyJ" + secrets.token_urlsafe(48)
         with state.lock:
             state.tokens[token] = time.monotonic() + state.token_ttl
+            state.issued.append(token)
         return self._json(
             200,
             {
@@ -366,6 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
         following = ""
         if offset + size < len(entries):
             following = secrets.token_urlsafe(24)
+            if state.repeat_page_tokens and token:
+                following = token  # a misbehaving server: clients must not loop
             with state.lock:
                 state.page_tokens[following] = (
                     listing,
