@@ -1,0 +1,375 @@
+"""A window's raw threads from every configured mailbox.
+
+For each mailbox: ``threads.list`` with the window's bounds and the configured
+query, then ``threads.get`` in batches. Mailboxes run concurrently (``_fanin``)
+with a quota budget each; a mailbox whose credentials are refused is reported with
+``ctx.skip`` and the others go on. A thread whose ``historyId`` has not changed
+since the window's previous extract is taken from the stored copy, not fetched.
+The copy of a conversation that another mailbox already gave (a colleague in CC)
+is dropped when it holds no message the first copy lacked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from evermuse_connectors.connector import ExtractContext, RawItem, Window
+from evermuse_connectors.errors import RecordError
+from evermuse_gmail._auth import CredentialSource
+from evermuse_gmail._client import (
+    ApiCaller,
+    CallCounter,
+    MailboxAuthError,
+    MailboxClient,
+    build_service,
+    quota_limiter,
+)
+from evermuse_gmail._config import GmailConfig, ServiceAccountAuth
+from evermuse_gmail._fanin import fan_in
+from evermuse_gmail._identity import message_ids, sent_messages, thread_identity
+from evermuse_gmail._normalise import THREAD_KIND
+from evermuse_gmail._retry import Problem
+
+__all__ = ["extract_window", "window_query"]
+
+logger = logging.getLogger(__name__)
+
+_PROFILE_STATE = "gmail_profile"
+
+
+def window_query(config: GmailConfig, window: Window) -> str:
+    """The ``q`` of threads.list for a window.
+
+    Gmail's filtering guide gives epoch seconds for exact bounds but does not say
+    whether ``after:`` includes its second; asking from one second earlier means a
+    message at the very start of the window is never lost either way. A thread
+    seen by two windows is harmless: its record's identity does not change.
+    """
+    terms = [f"after:{window.start_epoch - 1}", f"before:{window.end_epoch}"]
+    terms += [f"-category:{c}" for c in config.exclude_categories]
+    if config.query.strip():
+        terms.append(f"({config.query.strip()})")
+    return " ".join(terms)
+
+
+@dataclass
+class _Reused:
+    item_ids: list[str]
+
+
+@dataclass
+class _Run:
+    """What every mailbox of one extract shares."""
+
+    config: GmailConfig
+    ctx: ExtractContext
+    credentials: CredentialSource
+    query: str
+    previous: dict[str, str]
+    counter: CallCounter = field(default_factory=CallCounter)
+
+    def caller(self, label: str, mailbox: str | None) -> ApiCaller:
+        limiter = quota_limiter(self.ctx, self.config, mailbox or "me")
+        return ApiCaller(
+            label=label,
+            ctx=self.ctx,
+            config=self.config,
+            limiter=limiter,
+            counter=self.counter,
+            secrets=self.credentials.secret_values,
+        )
+
+
+class _Mailbox:
+    """Syncs one mailbox: yields lists of raw items, then the ids it reused."""
+
+    def __init__(self, run: _Run, mailbox: str | None) -> None:
+        self.run = run
+        self.mailbox = mailbox
+        self.label = mailbox or "the authorized user's mailbox"
+
+    def __call__(self) -> Iterator[list[RawItem] | _Reused]:
+        try:
+            yield from self._sync()
+        except MailboxAuthError as exc:
+            self.run.counter.add("mailboxes_failed")
+            self.run.ctx.skip(f"mailbox:{self.mailbox or 'me'}", str(exc))
+
+    def _sync(self) -> Iterator[list[RawItem] | _Reused]:
+        run = self.run
+        credentials = run.credentials.for_mailbox(self.mailbox)
+        client = MailboxClient(
+            mailbox=self.label,
+            user_id=self.mailbox or "me",
+            credentials=credentials,
+            config=run.config,
+            caller=run.caller(self.label, self.mailbox),
+        )
+        address = self.mailbox or self._own_address(client)
+        pending: deque[tuple[str, int]] = deque()
+        listed: set[str] = set()
+        reused: list[str] = []
+        for page in client.list_pages(run.query):
+            for entry in page:
+                thread_id = entry.get("id")
+                if not isinstance(thread_id, str) or thread_id in listed:
+                    continue  # a thread moved between pages while listing
+                listed.add(thread_id)
+                item_id = f"{address}/{thread_id}"
+                history = entry.get("historyId")
+                if history and run.previous.get(item_id) == str(history):
+                    reused.append(item_id)
+                else:
+                    pending.append((thread_id, 0))
+            while len(pending) >= run.config.batch_size:
+                yield from self._batch(client, pending, address)
+        run.ctx.expect("threads", len(listed))
+        run.counter.add("threads_listed", len(listed))
+        while pending:
+            yield from self._batch(client, pending, address)
+        if reused:
+            yield _Reused(reused)
+
+    def _own_address(self, client: MailboxClient) -> str:
+        store, source = self.run.ctx.store, self.run.ctx.source
+        state = store.get_state(source, _PROFILE_STATE)
+        address = state.get("address")
+        if isinstance(address, str) and address:
+            return address
+        address = client.profile_address()
+        if not address:
+            raise MailboxAuthError(
+                "users.getProfile gave no emailAddress; check the grant's scopes"
+            )
+        store.put_state(source, _PROFILE_STATE, {"address": address})
+        return address
+
+    def _batch(
+        self, client: MailboxClient, pending: deque[tuple[str, int]], address: str
+    ) -> Iterator[list[RawItem]]:
+        run = self.run
+        size = min(run.config.batch_size, len(pending))
+        chunk = [pending.popleft() for _ in range(size)]
+        outcome = client.get_threads([thread_id for thread_id, _ in chunk])
+        items: list[RawItem] = []
+        retry: list[tuple[str, int]] = []
+        worst: tuple[Problem, int] | None = None
+        for thread_id, attempts in chunk:
+            item_id = f"{address}/{thread_id}"
+            thread = outcome.threads.get(thread_id)
+            if thread is not None:
+                data = {"mailbox": address, "thread": thread}
+                items.append(RawItem(id=item_id, kind=THREAD_KIND, data=data))
+                continue
+            problem = outcome.problems[thread_id]
+            if problem.retryable and attempts + 1 < run.config.max_attempts:
+                retry.append((thread_id, attempts + 1))
+                if worst is None or (problem.retry_after or 0) > (
+                    worst[0].retry_after or 0
+                ):
+                    worst = (problem, attempts + 1)
+                continue
+            self._give_up(item_id, problem, attempts + 1)
+        pending.extendleft(reversed(retry))
+        run.counter.add("retried_parts", len(retry))
+        logger.info(
+            "%s: batch of %d thread(s): %d fetched, %d to retry",
+            self.label,
+            len(chunk),
+            len(items),
+            len(retry),
+        )
+        if items:
+            yield items
+        if worst is not None:
+            problem, attempt = worst
+            client.caller.wait(problem, attempt, what="threads.get in a batch")
+
+    def _give_up(self, item_id: str, problem: Problem, attempts: int) -> None:
+        run = self.run
+        if problem.kind == "auth":
+            raise MailboxAuthError(
+                f"{self.label}: threads.get refused ({problem.detail})"
+            )
+        if problem.kind == "not_found":
+            run.counter.add("threads_gone")
+            run.ctx.skip(item_id, "deleted between threads.list and threads.get (404)")
+            return
+        run.counter.add("threads_failed")
+        run.ctx.skip(
+            item_id, f"not fetched after {attempts} attempt(s): {problem.detail}"
+        )
+
+
+class _Copies:
+    """Recognises a conversation already yielded from another mailbox."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, frozenset[str]] = {}
+        self.dropped = 0
+
+    def keep(self, item: RawItem) -> bool:
+        thread = item.data.get("thread")
+        try:
+            messages = sent_messages(thread)
+            if not messages or not isinstance(thread, dict):
+                return True
+            identity = thread_identity(thread, messages, str(item.data.get("mailbox")))
+        except RecordError:
+            return True  # normalise reports it, with the reason
+        ids = message_ids(messages)
+        prior = self._seen.get(identity.key)
+        if prior is not None and ids <= prior:
+            self.dropped += 1
+            logger.debug("%s: same conversation as a copy already taken", item.id)
+            return False
+        self._seen[identity.key] = ids | (prior or frozenset())
+        return True
+
+
+def _previous_history(ctx: ExtractContext) -> dict[str, str]:
+    index: dict[str, str] = {}
+    try:
+        for item in ctx.previous_items():
+            thread = item.data.get("thread")
+            history = thread.get("historyId") if isinstance(thread, dict) else None
+            if item.kind == THREAD_KIND and history:
+                index[item.id] = str(history)
+    except Exception as exc:  # a damaged earlier copy must not stop a fresh one
+        logger.warning("previous raw items unreadable (%s); fetching all", exc)
+        return {}
+    return index
+
+
+def _directory(run: _Run) -> list[str]:
+    directory = run.config.directory
+    if directory is None:
+        return []
+    service = build_service(
+        "admin",
+        "directory_v1",
+        credentials=run.credentials.for_directory(directory.admin_subject),
+        endpoint=run.config.directory_endpoint,
+        timeout=run.config.timeout_seconds,
+        on_request=lambda _uri: run.counter.add("round_trips"),
+    )
+    caller = ApiCaller(
+        label="directory",
+        ctx=run.ctx,
+        config=run.config,
+        limiter=None,
+        counter=run.counter,
+        secrets=run.credentials.secret_values,
+    )
+    scope: dict[str, str] = (
+        {"domain": directory.domain}
+        if directory.domain
+        else {"customer": "my_customer"}
+    )
+    found: list[str] = []
+    token: str | None = None
+    while True:
+        request = service.users().list(
+            **scope,
+            maxResults=500,
+            pageToken=token,
+            orderBy="email",
+            query=directory.query or None,
+        )
+        page = caller.call(request, "directory.users.list", 0)
+        for user in page.get("users") or []:
+            if not isinstance(user, dict) or not user.get("primaryEmail"):
+                continue
+            if not (user.get("suspended") or user.get("archived")):
+                found.append(str(user["primaryEmail"]).lower())
+        token = page.get("nextPageToken") or None
+        if token is None:
+            return found
+
+
+def _mailboxes(run: _Run) -> list[str | None]:
+    if not isinstance(run.config.auth, ServiceAccountAuth):
+        return [run.config.mailboxes[0] if run.config.mailboxes else None]
+    listed = [*run.config.mailboxes, *_directory(run)]
+    return list(dict.fromkeys(listed))
+
+
+def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem]:
+    """Every thread with a message in ``ctx.window``, one raw item at a time."""
+    run = _Run(
+        config=config,
+        ctx=ctx,
+        credentials=CredentialSource(config.auth, ctx),
+        query=window_query(config, ctx.window),
+        previous=_previous_history(ctx),
+    )
+    mailboxes = _mailboxes(run)
+    copies = _Copies()
+    reused: set[str] = set()
+    fetched = 0
+    for event in fan_in(
+        (_Mailbox(run, m) for m in mailboxes),
+        concurrency=config.max_concurrent_mailboxes,
+        name="gmail-mailbox",
+    ):
+        if isinstance(event, _Reused):
+            reused.update(event.item_ids)
+            continue
+        for item in event:
+            fetched += 1
+            if copies.keep(item):
+                yield item
+    yield from _reuse(ctx, reused, copies)
+    _report(run, mailboxes, fetched, len(reused), copies.dropped)
+
+
+def _reuse(ctx: ExtractContext, reused: set[str], copies: _Copies) -> Iterator[RawItem]:
+    if not reused:
+        return
+    for item in ctx.previous_items():
+        if item.id in reused:
+            reused.discard(item.id)
+            if copies.keep(item):
+                yield item
+    for item_id in sorted(reused):
+        # Another run of this window replaced the stored copy while this one ran.
+        ctx.skip(item_id, "unchanged, but its stored copy vanished; re-run the window")
+
+
+def _report(
+    run: _Run, mailboxes: list[str | None], fetched: int, reused: int, dropped: int
+) -> None:
+    counter = run.counter
+    run.ctx.stats.notes.update(
+        {
+            "mailboxes": len(mailboxes),
+            "mailboxes_failed": counter.mailboxes_failed,
+            "threads_listed": counter.threads_listed,
+            "threads_fetched": fetched,
+            "threads_reused": reused,
+            "duplicates_dropped": dropped,
+            "threads_gone": counter.threads_gone,
+            "threads_failed": counter.threads_failed,
+            "round_trips": counter.round_trips,
+            "token_requests": counter.token_requests,
+            "quota_units": counter.quota_units,
+            "retried_parts": counter.retried_parts,
+            "rate_limited": counter.rate_limited,
+        }
+    )
+    logger.info(
+        "%s: %d thread(s) listed in %d mailbox(es), %d fetched, %d reused, "
+        "%d duplicate(s) dropped, %d round trip(s), %d quota unit(s)",
+        run.ctx.source,
+        counter.threads_listed,
+        len(mailboxes),
+        fetched,
+        reused,
+        dropped,
+        counter.round_trips,
+        counter.quota_units,
+    )

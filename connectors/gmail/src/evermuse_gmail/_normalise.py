@@ -1,0 +1,230 @@
+"""One Gmail thread (a raw item) to one ``email_thread`` record.
+
+The record carries nothing that belongs to one mailbox (no Gmail ids, labels or
+``internalDate``) unless the conversation has no Message-ID: two mailboxes' copies
+of a conversation then give byte-identical records, and whichever Evermuse keeps
+is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from evermuse_connectors.connector import NormaliseContext, RawItem
+from evermuse_connectors.envelope import Participant, Pii, Record, RecordType
+from evermuse_connectors.errors import RecordError, shorten
+from evermuse_gmail._addresses import (
+    Address,
+    domain_of,
+    parse_addresses,
+    participant,
+)
+from evermuse_gmail._config import GmailConfig
+from evermuse_gmail._identity import (
+    message_time,
+    sent_messages,
+    thread_identity,
+)
+from evermuse_gmail._mime import Body, Forwarded, extract_body, header_map
+from evermuse_gmail._quotes import split_text
+
+__all__ = ["CONNECTOR_TAG", "THREAD_KIND", "normalise_thread"]
+
+THREAD_KIND = "thread"
+CONNECTOR_TAG = "gmail"
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Digits with the separators people write in phone numbers; see _looks_like_phone.
+_PHONE = re.compile(r"(?<![\w+])(\+?\(?\d[\d\s().-]{6,20}\d)(?!\w)")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ADDRESS_HEADERS = ("from", "to", "cc")
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+def _cut(text: str, limit: int) -> tuple[str, bool]:
+    return (text, False) if len(text) <= limit else (text[:limit], True)
+
+
+def _first_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = re.findall(r"<([^<>\s]+)>", value)
+    return found[0] if found else value.strip()[:998] or None
+
+
+def _parts_of(body: Body) -> dict[str, str]:
+    split = split_text(body.text)
+    quoted = "\n\n".join(t for t in (split.quoted, body.html_quoted) if t)
+    return {
+        "new_text": split.new,
+        "quoted_text": quoted,
+        "signature": split.signature or body.html_signature,
+        "forwarded_text": split.forwarded,
+    }
+
+
+def _forwarded_json(forwarded: Forwarded, limit: int) -> dict[str, Any]:
+    headers = forwarded.headers
+    text, cut = _cut(forwarded.body.text, limit)
+    return {
+        "from": [a.to_json() for a in parse_addresses(headers.get("from"))],
+        "to": [a.to_json() for a in parse_addresses(headers.get("to"))],
+        "date": headers.get("date"),
+        "subject": headers.get("subject"),
+        "body": text,
+        "truncated": cut,
+        "attachments": forwarded.body.attachments,
+    }
+
+
+def _message_json(message: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    payload = message.get("payload")
+    if not isinstance(payload, Mapping):
+        payload = {}
+    headers = header_map(payload)
+    body = extract_body(payload)
+    out: dict[str, Any] = {
+        "message_id": _first_id(headers.get("message-id")),
+        "in_reply_to": _first_id(headers.get("in-reply-to")),
+        "date": _iso(message_time(message)),
+        "subject": headers.get("subject"),
+    }
+    for name in _ADDRESS_HEADERS:
+        found = [a.to_json() for a in parse_addresses(headers.get(name))]
+        out[name] = (found[0] if found else None) if name == "from" else found
+    out["body"], truncated = _cut(body.text, limit)
+    for name, text in _parts_of(body).items():
+        out[name], cut = _cut(text, limit)
+        truncated = truncated or cut
+    out["body_format"] = body.source or None
+    out["truncated"] = truncated
+    out["attachments"] = body.attachments
+    out["forwarded"] = [_forwarded_json(f, limit) for f in body.forwarded]
+    out["calendar"] = body.calendar
+    out["decoding_notes"] = body.notes[:5]
+    return out
+
+
+def _addresses(message: Mapping[str, Any]) -> list[Address]:
+    headers = header_map(message.get("payload") or {})
+    found: list[Address] = []
+    for name in _ADDRESS_HEADERS:
+        found.extend(parse_addresses(headers.get(name)))
+    return found
+
+
+def _participants(
+    messages: list[Mapping[str, Any]], internal: list[str]
+) -> list[Participant]:
+    seen: dict[str, Participant] = {}
+    for message in messages:
+        for address in _addresses(message):
+            person = participant(address, internal)
+            if person is None:
+                continue
+            known = seen.get(person.id)
+            if known is None or (known.name is None and person.name is not None):
+                seen[person.id] = person
+    return list(seen.values())[:5000]
+
+
+def _texts(data: Mapping[str, Any]) -> list[str]:
+    texts: list[str] = []
+    for message in data["messages"]:
+        texts.extend(str(message.get(k) or "") for k in ("body", "new_text"))
+        texts.extend(str(f.get("body") or "") for f in message["forwarded"])
+    return texts
+
+
+def _looks_like_phone(found: str) -> bool:
+    if _ISO_DATE.match(found):
+        return False
+    digits = sum(c.isdigit() for c in found)
+    return 9 <= digits <= 15 or (found.startswith("+") and 7 <= digits <= 15)
+
+
+def _pii(data: Mapping[str, Any], participants: list[Participant]) -> Pii:
+    texts = _texts(data)
+    has_email = any(p.email for p in participants) or any(
+        _EMAIL_IN_TEXT.search(t) for t in texts
+    )
+    has_phone = any(
+        _looks_like_phone(found) for text in texts for found in _PHONE.findall(text)
+    )
+    return Pii(contains_email=has_email, contains_phone=has_phone)
+
+
+def _fit(data: dict[str, Any], limit: int) -> None:
+    """Drop repeated text until the record is at most ``limit`` characters.
+
+    ``body`` repeats new text, history and signature, so it goes first, then the
+    history; what each sender wrote is kept longest.
+    """
+    for field_name in ("body", "quoted_text", "forwarded_text", "new_text"):
+        if len(json.dumps(data, ensure_ascii=False)) <= limit:
+            return
+        for message in sorted(
+            data["messages"], key=lambda m: -len(str(m.get(field_name) or ""))
+        ):
+            if message.get(field_name):
+                message[field_name] = None
+                message["truncated"] = True
+                if len(json.dumps(data, ensure_ascii=False)) <= limit:
+                    return
+
+
+def _internal_domains(config: GmailConfig, mailbox: str) -> list[str]:
+    if config.internal_domains:
+        return config.internal_domains
+    domain = domain_of(mailbox)
+    return [domain] if domain else []
+
+
+def normalise_thread(
+    item: RawItem, config: GmailConfig, ctx: NormaliseContext
+) -> list[Record]:
+    """The ``email_thread`` record of one raw thread (none for a drafts-only one)."""
+    mailbox = item.data.get("mailbox")
+    if not isinstance(mailbox, str) or not mailbox:
+        raise RecordError(
+            f"mailbox: expected the synced mailbox address, got {shorten(mailbox)}; "
+            "re-extract the window"
+        )
+    thread = item.data.get("thread")
+    messages = sent_messages(thread)
+    if not messages:
+        return []  # only drafts, spam or trash: nothing was said yet
+    assert isinstance(thread, Mapping)
+    identity = thread_identity(thread, messages, mailbox)
+    internal = _internal_domains(config, mailbox)
+    rendered = [_message_json(m, config.max_body_chars) for m in messages]
+    data: dict[str, Any] = {
+        "subject": rendered[0]["subject"],
+        "message_count": len(rendered),
+        "first_message_at": rendered[0]["date"],
+        "last_message_at": rendered[-1]["date"],
+        "messages": rendered,
+    }
+    _fit(data, config.max_record_chars)
+    people = _participants(messages, internal)
+    tags = list(dict.fromkeys([*ctx.routing.tags, CONNECTOR_TAG]))[:200]
+    return [
+        Record(
+            type=RecordType.EMAIL_THREAD,
+            event_at=identity.event_at,
+            vendor_ids=identity.vendor_ids,
+            thread_id=identity.thread_id,
+            product_id=ctx.routing.product_id,
+            project_ids=list(ctx.routing.project_ids),
+            nature=ctx.routing.nature,
+            data=data,
+            participants=people or None,
+            tags=tags,
+            pii=_pii(data, people),
+        )
+    ]
