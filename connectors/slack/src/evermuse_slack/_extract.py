@@ -83,7 +83,7 @@ class _WindowSync:
         self.api = SlackApi(self.config, token, self.ctx)
         self.directory: Directory = load_directory(self.api, self.config, self.ctx)
         channels = self._readable_channels()
-        previous = PreviousThreads(self.ctx.previous_items())
+        previous = PreviousThreads(self.ctx.previous_items)
         with ThreadPoolExecutor(1, thread_name_prefix="slack-replies") as pool:
             try:
                 for channel in channels:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from evermuse_connectors.connector import RawItem
@@ -164,37 +164,33 @@ class PreviousThreads:
 
     Both runs yield threads in :func:`item_order`, so one pass over the stored
     file (a merge) finds each previous thread without holding the window in
-    memory. A file in another order falls back to a dictionary.
+    memory. A first, cheap pass checks that order; a file in another order is
+    indexed in a dictionary instead.
     """
 
-    def __init__(self, items: Iterable[RawItem]) -> None:
-        self._items = iter(items)
+    def __init__(self, items: Callable[[], Iterable[RawItem]]) -> None:
         self._head: tuple[tuple[str, int], RawItem] | None = None
         self._fallback: dict[tuple[str, int], RawItem] | None = None
         self._last_asked: tuple[str, int] | None = None
-        self._advance()
+        if _in_order(items()):
+            self._items = iter(items())
+            self._advance()
+        else:
+            logger.warning("previous raw items are not in extract order; indexing them")
+            self._items = iter(())
+            self._fallback = {}
+            for item in items():
+                key = _key_of(item)
+                if key is not None:
+                    self._fallback[key] = item
 
     def _advance(self) -> None:
-        previous = self._head[0] if self._head else None
         self._head = None
         for item in self._items:
             key = _key_of(item)
-            if key is None:
-                continue
-            if previous is not None and key < previous:
-                self._to_dict(key, item)
+            if key is not None:
+                self._head = (key, item)
                 return
-            self._head = (key, item)
-            return
-
-    def _to_dict(self, key: tuple[str, int], item: RawItem) -> None:
-        logger.warning("previous raw items are not in extract order; indexing them")
-        rest = {key: item}
-        for other in self._items:
-            other_key = _key_of(other)
-            if other_key is not None:
-                rest[other_key] = other
-        self._fallback = rest
 
     def take(self, channel_id: str, thread_ts: str) -> RawItem | None:
         """The previous item of this thread, if the last run had it."""
@@ -208,10 +204,20 @@ class PreviousThreads:
         self._last_asked = key
         while self._head is not None and self._head[0] < key:
             self._advance()
-            if self._fallback is not None:
-                return self._fallback.pop(key, None)
         if self._head is not None and self._head[0] == key:
             item = self._head[1]
             self._advance()
             return item
         return None
+
+
+def _in_order(items: Iterable[RawItem]) -> bool:
+    last: tuple[str, int] | None = None
+    for item in items:
+        key = _key_of(item)
+        if key is None:
+            continue
+        if last is not None and key <= last:
+            return False
+        last = key
+    return True
