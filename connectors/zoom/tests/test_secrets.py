@@ -78,7 +78,7 @@ def test_an_api_error_names_the_call_not_the_token(start_fake, run, day):
     with pytest.raises(SourceError) as caught:
         run.extract(fake, day(1))
     message = str(caught.value)
-    assert "/accounts/me/recordings" in message
+    assert f"/accounts/{fake.account.id}/recordings" in message
     assert "500" in message
     for token in fake.issued_tokens:
         assert token not in message

@@ -135,10 +135,14 @@ class ZoomClient:
             limiter_name="zoom-download",
             timeout=timeout,
         )
+        account_id = ctx.secret(config.account_id_env, purpose="the Zoom account ID")
+        # The account ID names the account in paths; it is no credential (the
+        # client secret is), so it may appear in URLs and httpx's request logs.
+        self._account = account_id.get_secret_value()
         self._auth = TokenProvider(
             ctx.http(base_url="", timeout=timeout),
             token_url=config.token_url,
-            account_id=ctx.secret(config.account_id_env, purpose="the Zoom account ID"),
+            account_id=account_id,
             client_id=ctx.secret(config.client_id_env, purpose="the Zoom client ID"),
             client_secret=ctx.secret(
                 config.client_secret_env, purpose="the Zoom client secret"
@@ -195,7 +199,8 @@ class ZoomClient:
                     "users.recordings",
                 )
         elif self._config.every_user_via == "account_recordings":
-            yield None, "/accounts/me/recordings", "accounts.recordings"
+            path = f"/accounts/{quote(self._account, safe='')}/recordings"
+            yield None, path, "accounts.recordings"
         else:
             for entry in self.users():
                 owner = {k: str(entry[k]) for k in ("id", "email") if entry.get(k)}
