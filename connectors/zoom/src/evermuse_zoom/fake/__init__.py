@@ -24,7 +24,8 @@ from evermuse_zoom.fake._data import (
     FakeOptions,
     generate,
 )
-from evermuse_zoom.fake._server import FakeZoomServer, Fault, Seen, _State
+from evermuse_zoom.fake._protocol import Fault, Seen, State
+from evermuse_zoom.fake._server import FakeZoomServer
 
 __all__ = [
     "COMPANY_DOMAIN",
@@ -50,7 +51,7 @@ def _port_for(seed: int) -> int:
     return 20000 + int(_derived(seed, "port"), 16) % 10000
 
 
-def _bind(state: _State, port: int) -> FakeZoomServer:
+def _bind(state: State, port: int) -> FakeZoomServer:
     try:
         return FakeZoomServer(state, port)
     except OSError:
@@ -109,7 +110,7 @@ class FakeZoom(FakeSource):
         give the same records byte for byte, so by default the fake listens on a
         port derived from the seed, and on any free port only if that one is taken.
         """
-        state = _State(
+        state = State(
             account=generate(seed, now, options),
             now=now,
             client_id=_derived(seed, "client-id"),

@@ -16,19 +16,27 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from evermuse_zoom.fake._data import FakeAccount, FakeMeeting
+from evermuse_zoom.fake._data import FakeMeeting
+from evermuse_zoom.fake._protocol import (
+    Reply,
+    Seen,
+    State,
+    date_param,
+    int_param,
+    longer_than_a_month,
+    meeting_id,
+    one,
+)
 
-__all__ = ["FakeZoomServer", "Fault", "Seen"]
+__all__ = ["FakeZoomServer"]
 
 _MAX_TTL = 604800
 _CONTENT_TYPES = {
@@ -40,70 +48,10 @@ _CONTENT_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Fault:
-    """Answer the next request whose path starts with ``prefix`` with ``status``."""
-
-    status: int = 429
-    retry_after: str | None = "1"
-    prefix: str = "/v2/"
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One request the fake answered (no query string: it may hold a token)."""
-
-    at: float
-    method: str
-    route: str
-    raw_path: str
-    status: int
-    query: dict[str, str] = field(default_factory=dict)  # API calls only
-
-
-class _Reply(Exception):
-    """Raised by a route to answer with an error."""
-
-    def __init__(
-        self,
-        status: int,
-        code: int,
-        message: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"code": code, "message": message}
-        self.headers = headers or {}
-
-
-@dataclass
-class _State:
-    account: FakeAccount
-    now: datetime
-    client_id: str
-    client_secret: str
-    signing_key: bytes
-    token_ttl: float
-    page_token_ttl: float
-    redirect_downloads: bool
-    per_second: dict[str, float | None]
-    repeat_page_tokens: bool = False
-    tokens: dict[str, float] = field(default_factory=dict)
-    issued: list[str] = field(default_factory=list)
-    page_tokens: dict[str, tuple[str, int, float]] = field(default_factory=dict)
-    download_tokens: dict[str, float] = field(default_factory=dict)
-    faults: deque[Fault] = field(default_factory=deque)
-    calls: Counter[str] = field(default_factory=Counter)
-    seen: list[Seen] = field(default_factory=list)
-    recent: dict[str, deque[float]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class FakeZoomServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: _State, port: int = 0) -> None:
+    def __init__(self, state: State, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
 
@@ -113,52 +61,6 @@ class FakeZoomServer(ThreadingHTTPServer):
 
 
 # -- helpers shared by the routes ------------------------------------------------
-
-
-def _one(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    return values[0] if values else None
-
-
-def _int_param(
-    query: dict[str, list[str]], name: str, default: int, low: int, high: int
-) -> int:
-    raw = _one(query, name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise _Reply(400, 300, f"Invalid field: {name}.")
-    return int(raw)
-
-
-def _date_param(query: dict[str, list[str]], name: str, default: date) -> date:
-    raw = _one(query, name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        raise _Reply(400, 300, f"Invalid field: {name}. Use the yyyy-mm-dd format.")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise _Reply(400, 300, f"Invalid field: {name}.") from exc
-
-
-def _longer_than_a_month(start: date, end: date) -> bool:
-    months = (end.year - start.year) * 12 + end.month - start.month
-    return months > 1 or (months == 1 and end.day > start.day)
-
-
-def _meeting_id(segment: str) -> str:
-    """The meeting id or UUID from a raw path segment, decoded the way Zoom does.
-
-    One decode gives the value; if that still holds %-escapes it was encoded twice
-    and is decoded again. A UUID that starts with "/" or holds "//" only survives
-    Zoom's routing when encoded twice: sent once-encoded, it is not found.
-    """
-    once = unquote(segment)
-    if once.startswith("/") or "//" in once:
-        return "\0unroutable"
-    return unquote(once) if "%" in once else once
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -202,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = (
                     {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 )
-                raise _Reply(
+                raise Reply(
                     fault.status,
                     429 if fault.status == 429 else fault.status,
                     "You have reached the maximum per-second rate limit for this API. "
@@ -211,9 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             self._check_rate(label)
             if handler is None:
-                raise _Reply(404, 404, "Not found.")
+                raise Reply(404, 404, "Not found.")
             status = handler(self, split.path, query, method)
-        except _Reply as reply:
+        except Reply as reply:
             status = reply.status
             self._json(reply.status, reply.body, reply.headers, head=method == "HEAD")
         except Exception as exc:  # a bug in the fake: answer as Zoom's 500 would
@@ -247,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= limit:
-                raise _Reply(
+                raise Reply(
                     429,
                     429,
                     "You have reached the maximum per-second rate limit for this API. "
@@ -301,9 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             expiry = state.tokens.get(token or "")
         if expiry is None:
-            raise _Reply(401, 124, "Invalid access token.")
+            raise Reply(401, 124, "Invalid access token.")
         if time.monotonic() >= expiry:
-            raise _Reply(401, 124, "Access token is expired.")
+            raise Reply(401, 124, "Access token is expired.")
 
     # -- OAuth ---------------------------------------------------------------------
 
@@ -323,12 +225,12 @@ class _Handler(BaseHTTPRequestHandler):
                     "error": "invalid_client",
                 },
             )
-        if _one(query, "grant_type") != "account_credentials":
+        if one(query, "grant_type") != "account_credentials":
             return self._json(
                 400,
                 {"reason": "Unsupported grant type", "error": "unsupported_grant_type"},
             )
-        if _one(query, "account_id") != state.account.id:
+        if one(query, "account_id") != state.account.id:
             return self._json(
                 400, {"reason": "Invalid account_id", "error": "invalid_request"}
             )
@@ -359,9 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """One page of ``entries`` and the paging fields of the answer."""
         state = self.server.state
-        size = _int_param(query, "page_size", default_size, 1, 300)
+        size = int_param(query, "page_size", default_size, 1, 300)
         offset = 0
-        token = _one(query, "next_page_token")
+        token = one(query, "next_page_token")
         if token:
             with state.lock:
                 held = state.page_tokens.get(token)
@@ -370,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
                 or held[0] != listing
                 or time.monotonic() - held[2] > state.page_token_ttl
             ):
-                raise _Reply(400, 300, "The next page token is invalid or expired.")
+                raise Reply(400, 300, "The next page token is invalid or expired.")
             offset = held[1]
         page = entries[offset : offset + size]
         following = ""
@@ -397,13 +299,13 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> int:
         state = self.server.state
         today = state.now.astimezone(UTC).date()
-        start = _date_param(query, "from", today)
-        end = _date_param(query, "to", start + timedelta(days=1))
+        start = date_param(query, "from", today)
+        end = date_param(query, "to", start + timedelta(days=1))
         if end < start:
-            raise _Reply(400, 300, "The to date must be on or after the from date.")
-        if _longer_than_a_month(start, end):
-            raise _Reply(400, 300, "The date range can not exceed one month.")
-        if (_one(query, "trash") or "false") == "true":
+            raise Reply(400, 300, "The to date must be on or after the from date.")
+        if longer_than_a_month(start, end):
+            raise Reply(400, 300, "The date range can not exceed one month.")
+        if (one(query, "trash") or "false") == "true":
             meetings = []
         chosen = [
             m.to_json(self.server.url, state.account.id)
@@ -430,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
             None,
         )
         if user is None:
-            raise _Reply(404, 1001, f"User does not exist: {wanted}.")
+            raise Reply(404, 1001, f"User does not exist: {wanted}.")
         meetings = [m for m in self.server.state.account.meetings if m.host is user]
         return self._recordings(query, f"user:{user.id}", meetings)
 
@@ -440,14 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._require_token()
         account = unquote(path.split("/")[3])
         if account not in ("me", self.server.state.account.id):
-            raise _Reply(404, 2001, f"Account does not exist: {account}.")
+            raise Reply(404, 2001, f"Account does not exist: {account}.")
         return self._recordings(query, "account", self.server.state.account.meetings)
 
     def _users(self, path: str, query: dict[str, list[str]], method: str) -> int:
         self._require_token()
-        status = _one(query, "status") or "active"
+        status = one(query, "status") or "active"
         if status not in ("active", "inactive", "pending"):
-            raise _Reply(400, 300, "Invalid field: status.")
+            raise Reply(400, 300, "Invalid field: status.")
         chosen = [
             u.to_json() for u in self.server.state.account.users if u.status == status
         ]
@@ -457,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- one meeting ---------------------------------------------------------------
 
     def _find(self, segment: str) -> FakeMeeting | None:
-        wanted = _meeting_id(segment)
+        wanted = meeting_id(segment)
         meetings = self.server.state.account.meetings
         by_uuid = next((m for m in meetings if m.uuid == wanted), None)
         if by_uuid is not None or not wanted.isdigit():
@@ -472,13 +374,13 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         meeting = self._find(path.split("/")[3])
         if meeting is None:
-            raise _Reply(404, 3301, "There is no recording for this meeting.")
+            raise Reply(404, 3301, "There is no recording for this meeting.")
         body = meeting.to_json(self.server.url, state.account.id)
-        fields = (_one(query, "include_fields") or "").split(",")
+        fields = (one(query, "include_fields") or "").split(",")
         if "ttl" in query and "download_access_token" not in fields:
-            raise _Reply(400, 300, "Invalid field: ttl.")
+            raise Reply(400, 300, "Invalid field: ttl.")
         if "download_access_token" in fields:
-            ttl = _int_param(query, "ttl", 86400, 0, _MAX_TTL) or 86400
+            ttl = int_param(query, "ttl", 86400, 0, _MAX_TTL) or 86400
             token = self._download_token(meeting)
             with state.lock:
                 state.download_tokens[token] = time.monotonic() + ttl
@@ -499,7 +401,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._require_token()
         meeting = self._find(path.split("/")[3])
         if meeting is None or meeting.participants_gone:
-            raise _Reply(404, 3001, "Meeting does not exist.")
+            raise Reply(404, 3001, "Meeting does not exist.")
         _, body = self._page(
             query, f"participants:{meeting.uuid}", meeting.participants, "participants"
         )
@@ -512,10 +414,10 @@ class _Handler(BaseHTTPRequestHandler):
         key = path.rsplit("/", 1)[1]
         found = state.account.files.get(key)
         if found is None:
-            raise _Reply(404, 3301, "File does not exist.")
+            raise Reply(404, 3301, "File does not exist.")
         meeting, _ = found
-        if not self._may_download(meeting, _one(query, "access_token")):
-            raise _Reply(401, 124, "Invalid access token.")
+        if not self._may_download(meeting, one(query, "access_token")):
+            raise Reply(401, 124, "Invalid access token.")
         if not state.redirect_downloads:
             return self._file(key, method)
         expires = int(time.time()) + 600
@@ -554,8 +456,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _storage(self, path: str, query: dict[str, list[str]], method: str) -> int:
         key = path.rsplit("/", 1)[1]
-        expires = _one(query, "expires") or ""
-        given = _one(query, "signature") or ""
+        expires = one(query, "expires") or ""
+        given = one(query, "signature") or ""
         if (
             not expires.isdigit()
             or int(expires) < time.time()
