@@ -89,7 +89,9 @@ class SlackRates(BaseModel):
 class SlackConfig(BaseModel):
     """One Slack workspace as a source; see the README for every field."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A token pasted where its variable's name belongs must not come back in the
+    # error: pydantic repeats the input unless told not to.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     token_env: EnvVarName = "SLACK_BOT_TOKEN"  # noqa: S105 (a variable name)
     base_url: str = "https://slack.com/api/"
