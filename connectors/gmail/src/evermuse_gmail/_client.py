@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httplib2
 from google.auth.credentials import Credentials
-from google_auth_httplib2 import AuthorizedHttp
+from google_auth_httplib2 import AuthorizedHttp, Request
 from googleapiclient.discovery import build
 from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest
@@ -85,22 +85,22 @@ class _CountingHttp(httplib2.Http):  # type: ignore[misc]
         return super().request(uri, *args, **kwargs)
 
 
-def build_service(
-    api: str,
-    version: str,
-    *,
-    credentials: Credentials,
-    endpoint: str,
-    timeout: float,
-    on_request: Callable[[str], None],
-) -> Any:
-    """A discovery client that talks to ``endpoint`` with ``credentials``.
+def authorized_http(
+    credentials: Credentials, *, timeout: float, on_request: Callable[[str], None]
+) -> AuthorizedHttp:
+    """An httplib2 transport that adds (and refreshes) the credentials' token.
 
     The library refuses ``http=`` together with ``credentials=``; wrapping the
-    credentials in an AuthorizedHttp is the one way to do both. The discovery
-    document ships with the library, so building needs no network.
+    credentials in an AuthorizedHttp is the one way to have both.
     """
-    http = AuthorizedHttp(credentials, http=_CountingHttp(on_request, timeout))
+    return AuthorizedHttp(credentials, http=_CountingHttp(on_request, timeout))
+
+
+def build_service(
+    api: str, version: str, *, http: AuthorizedHttp, endpoint: str
+) -> Any:
+    """A discovery client for ``endpoint``; the discovery document ships with the
+    library, so building needs no network."""
     return build(
         api,
         version,
@@ -219,15 +219,19 @@ class MailboxClient:
         self.user_id = user_id
         self.config = config
         self.caller = caller
-        self._token_host = ""
-        self.service = build_service(
-            "gmail",
-            "v1",
-            credentials=credentials,
-            endpoint=config.api_endpoint,
+        self.credentials = credentials
+        self._http = authorized_http(
+            credentials,
             timeout=config.timeout_seconds,
             on_request=self._count_round_trip,
         )
+        self.service = build_service(
+            "gmail", "v1", http=self._http, endpoint=config.api_endpoint
+        )
+
+    def close(self) -> None:
+        """Close the kept-alive connections (httplib2 keeps them open otherwise)."""
+        self.service.close()
 
     def _count_round_trip(self, uri: str) -> None:
         counter = self.caller.counter
@@ -299,6 +303,7 @@ class MailboxClient:
         for thread_id in ids:
             request = threads.get(userId=self.user_id, id=thread_id, format="full")
             batch.add(request, request_id=thread_id)
+        self._fresh_token()
         self.caller.spend(THREADS_GET_UNITS * len(ids))
         self.caller.ctx.count_call("batch")
         self.caller.ctx.count_call("threads.get", len(ids))
@@ -309,6 +314,23 @@ class MailboxClient:
                     "transient", "the batch response had no part for this thread"
                 )
         return outcome
+
+    def _fresh_token(self) -> None:
+        # BatchHttpRequest refreshes an expired token through a new httplib2.Http
+        # that it never closes (a leaked socket per refresh); refreshing here goes
+        # through this client's own connection instead.
+        if self.credentials.valid:
+            return
+        try:
+            refresh = self.credentials.refresh
+            refresh(Request(self._http.http))  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            problem = classify(exc)
+            if problem is None:
+                raise
+            if problem.kind == "auth":
+                self.caller.settle(problem, 1, what="the token refresh")
+            # Otherwise the batch request tries to refresh once more by itself.
 
     def _execute(self, batch: BatchHttpRequest) -> Problem | None:
         """Send the batch; the problem of the whole request, if it failed."""

@@ -25,6 +25,7 @@ from evermuse_gmail._client import (
     CallCounter,
     MailboxAuthError,
     MailboxClient,
+    authorized_http,
     build_service,
     quota_limiter,
 )
@@ -109,6 +110,15 @@ class _Mailbox:
             config=run.config,
             caller=run.caller(self.label, self.mailbox),
         )
+        try:
+            yield from self._list_and_fetch(client)
+        finally:
+            client.close()
+
+    def _list_and_fetch(
+        self, client: MailboxClient
+    ) -> Iterator[list[RawItem] | _Reused]:
+        run = self.run
         address = self.mailbox or self._own_address(client)
         pending: deque[tuple[str, int]] = deque()
         listed: set[str] = set()
@@ -249,13 +259,13 @@ def _directory(run: _Run) -> list[str]:
     directory = run.config.directory
     if directory is None:
         return []
-    service = build_service(
-        "admin",
-        "directory_v1",
-        credentials=run.credentials.for_directory(directory.admin_subject),
-        endpoint=run.config.directory_endpoint,
+    http = authorized_http(
+        run.credentials.for_directory(directory.admin_subject),
         timeout=run.config.timeout_seconds,
         on_request=lambda _uri: run.counter.add("round_trips"),
+    )
+    service = build_service(
+        "admin", "directory_v1", http=http, endpoint=run.config.directory_endpoint
     )
     caller = ApiCaller(
         label="directory",
@@ -270,6 +280,15 @@ def _directory(run: _Run) -> list[str]:
         if directory.domain
         else {"customer": "my_customer"}
     )
+    try:
+        return _list_users(service, caller, scope, directory.query)
+    finally:
+        service.close()
+
+
+def _list_users(
+    service: Any, caller: ApiCaller, scope: dict[str, str], query: str
+) -> list[str]:
     found: list[str] = []
     token: str | None = None
     while True:
@@ -278,7 +297,7 @@ def _directory(run: _Run) -> list[str]:
             maxResults=500,
             pageToken=token,
             orderBy="email",
-            query=directory.query or None,
+            query=query or None,
         )
         page = caller.call(request, "directory.users.list", 0)
         for user in page.get("users") or []:

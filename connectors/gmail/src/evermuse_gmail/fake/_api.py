@@ -81,6 +81,8 @@ class FakeGmailApi:
         self.calls: Counter[str] = Counter()
         self.round_trips = 0
         self.batch_sizes: list[int] = []
+        # Misbehaviour on demand: threads.list hands out its first page token again.
+        self.repeat_page_token = False
         self._lock = threading.Lock()
 
     def count(self, name: str) -> None:
@@ -298,6 +300,8 @@ class FakeGmailApi:
             query.get("includeSpamTrash"),
         ]
         page, token = self._page(params, matching, scope)
+        if token and self.repeat_page_token:
+            token = page_token(len(page), scope)
         body: dict[str, Any] = {"resultSizeEstimate": len(matching)}
         if page:
             # Gmail leaves "threads" out altogether when nothing matches.
