@@ -94,6 +94,23 @@ def test_a_rerun_fetches_again_what_was_incomplete(fake, run, day):
     assert not ctx.stats.skipped
 
 
+def test_a_rerun_fetches_transcripts_left_out_before(fake, run, day):
+    window = day(2)
+    first, _ = run.extract(fake, window, fetch_transcripts=False)
+    run.keep(first, window)
+    fake.reset_counts()
+    _again, ctx = run.extract(fake, window)
+    wanting = sum(
+        any(
+            f["file_type"] == "TRANSCRIPT" for f in i.data["meeting"]["recording_files"]
+        )
+        for i in first
+    )
+    assert wanting
+    assert ctx.stats.notes["fetched"] == wanting
+    assert ctx.stats.notes["reused"] == len(first) - wanting
+
+
 def test_completeness_passes_when_everything_listed_was_fetched(fake, run, day):
     items, ctx = run.extract(fake, day(1))
     verdict = run.connector.completeness(items, ctx.stats)

@@ -178,6 +178,12 @@ def test_plain_http_download_url_is_attached_without_the_token(caplog):
     assert "evil" not in caplog.text
 
 
+def test_a_url_over_the_envelope_limit_is_left_out():
+    long_token = "x" * 2100
+    attachments = run(raw(download_access_token=long_token))[0].attachments
+    assert [a.vendor_url for a in attachments] == [None, None]
+
+
 def test_no_token_means_no_vendor_url():
     assert all(
         a.vendor_url is None

@@ -72,6 +72,7 @@ class _Previous:
     fingerprint: str
     token_expires_at: datetime | None
     complete: bool
+    transcripts: frozenset[str]
 
 
 def _index_previous(ctx: ExtractContext) -> dict[str, _Previous]:
@@ -86,6 +87,7 @@ def _index_previous(ctx: ExtractContext) -> dict[str, _Previous]:
             fingerprint=str(item.data.get("fingerprint")),
             token_expires_at=_parse_time(item.data.get("download_token_expires_at")),
             complete=item.data.get("complete") is True,
+            transcripts=frozenset(item.data.get("transcripts") or ()),
         )
     return index
 
@@ -106,7 +108,7 @@ class _WindowExtract:
             uuid = str(meeting["uuid"])
             self.ctx.expect("meetings", 1)
             self.ctx.expect("transcripts", len(self._wanted_transcripts(meeting)))
-            if self._reusable(previous.get(uuid), fingerprint(meeting)):
+            if self._reusable(previous.get(uuid), meeting):
                 reuse.add(uuid)
                 continue
             item = self._fetch(listed)
@@ -127,9 +129,14 @@ class _WindowExtract:
     def _wanted_transcripts(self, meeting: dict[str, Any]) -> list[dict[str, Any]]:
         return _transcript_files(meeting) if self.config.fetch_transcripts else []
 
-    def _reusable(self, before: _Previous | None, digest: str) -> bool:
-        if before is None or not before.complete or before.fingerprint != digest:
+    def _reusable(self, before: _Previous | None, meeting: dict[str, Any]) -> bool:
+        if before is None or not before.complete:
             return False
+        if before.fingerprint != fingerprint(meeting):
+            return False  # Zoom's entry changed: new files, a finished transcript
+        wanted = {str(f["id"]) for f in self._wanted_transcripts(meeting)}
+        if not wanted <= before.transcripts:
+            return False  # fetched before with fetch_transcripts off
         if before.token_expires_at is None:
             return True  # nothing to download: no token was needed
         left = before.token_expires_at - self.now

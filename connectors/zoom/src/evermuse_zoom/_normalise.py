@@ -52,6 +52,7 @@ _MEDIA = {
 }
 _MAX_ATTACHMENTS = 10  # the envelope's limit
 _MAX_PARTICIPANTS = 5000
+_MAX_URL = 2048
 # File metadata that reaches the record; URLs (download, play, share) stay out.
 _FILE_FIELDS = (
     "id",
@@ -89,8 +90,9 @@ def normalise_meeting(
             f"2026-03-09T14:00:00Z, got {shorten(meeting.get('start_time'))}; "
             "re-extract the window"
         )
-    people = _participants(meeting, item.data, config)
-    call = _call(item, meeting, uuid, started, people, config, ctx)
+    host = _host(meeting, item.data)
+    people = _participants(host, item.data, config)
+    call = _call(item, meeting, uuid, started, host, people, ctx)
     return [call, *_transcriptions(item, meeting, uuid, started, people, ctx)]
 
 
@@ -135,13 +137,12 @@ def _call(
     meeting: dict[str, Any],
     uuid: str,
     started: datetime,
+    host: dict[str, str],
     people: list[Participant],
-    config: ZoomConfig,
     ctx: NormaliseContext,
 ) -> Record:
     files = _files(meeting)
     topic = str(meeting.get("topic") or "")
-    host = _host(meeting, item.data)
     data = {
         "meeting_uuid": uuid,
         "meeting_id": meeting.get("id"),
@@ -202,6 +203,16 @@ def _attachments(
                 file.get("id"),
             )
             url = None
+        vendor_url = _with_token(url, str(token)) if url else None
+        if vendor_url and len(vendor_url) > _MAX_URL:
+            logger.warning(
+                "meeting %s: the download URL of file %s is longer than the "
+                "envelope's %d characters; attached without it",
+                uuid,
+                file.get("id"),
+                _MAX_URL,
+            )
+            vendor_url = None
         kind, mime = _MEDIA[file["file_type"]]
         out.append(
             Attachment(
@@ -209,7 +220,7 @@ def _attachments(
                 filename=_filename(topic, file),
                 size=_size(file.get("file_size")),
                 mime_type=mime,
-                vendor_url=_with_token(url, str(token)) if url else None,
+                vendor_url=vendor_url,
             )
         )
     if len(out) > _MAX_ATTACHMENTS:
@@ -248,9 +259,8 @@ def _size(value: object) -> int | None:
 
 
 def _participants(
-    meeting: dict[str, Any], data: dict[str, Any], config: ZoomConfig
+    host: dict[str, str], data: dict[str, Any], config: ZoomConfig
 ) -> list[Participant]:
-    host = _host(meeting, data)
     people: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}
     if host.get("id"):
