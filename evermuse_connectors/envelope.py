@@ -109,7 +109,10 @@ class RedactionStatus(StrEnum):
 
 def format_event_at(moment: datetime) -> str:
     """``moment`` in UTC, cut to the second, as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat of a naive copy is several times faster than strftime, and this runs
+    # a few times per record on the delivery path.
+    utc = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return utc.isoformat() + "Z"
 
 
 def parse_event_at(value: object) -> datetime:

@@ -69,38 +69,55 @@ class LocalRejection:
 
 @dataclass
 class Batch:
-    """One ``POST /api/v1/ingest``: NDJSON lines of one ``_type`` and product."""
+    """One ``POST /api/v1/ingest``: NDJSON lines of one ``_type`` and product.
+
+    Once the body is built the separate lines are let go (the body holds them), so a
+    batch in flight costs its body's size once, not twice.
+    """
 
     record_type: str
     product_id: str
     lines: list[bytes] = field(default_factory=list)
     identities: list[str] = field(default_factory=list)
     size: int = 0
+    _body: bytes | None = field(default=None, repr=False)
+    _key: str | None = field(default=None, repr=False)
 
     @property
     def body(self) -> bytes:
-        return b"\n".join(self.lines) + b"\n"
+        if self._body is None:
+            self.lines.append(b"")  # gives the body its final newline in one join
+            self._body = b"\n".join(self.lines)
+            self.lines = []
+        return self._body
 
     @property
     def key(self) -> str:
-        return idempotency_key(self.body, self.record_type, len(self.lines))
+        if self._key is None:
+            self._key = idempotency_key(self.body, self.record_type, len(self))
+        return self._key
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.identities)
+
+    def records(self) -> list[bytes]:
+        """The batch's records, one encoded line each, in order."""
+        return self.body.split(b"\n")[:-1]
 
     def halves(self) -> tuple[Batch, Batch]:
         """Split in two (for a 413); each half gets its own key from its own body."""
-        mid = len(self.lines) // 2
-        return self._slice(0, mid), self._slice(mid, len(self.lines))
+        lines = self.records()
+        mid = len(lines) // 2
+        return self._slice(lines, 0, mid), self._slice(lines, mid, len(lines))
 
-    def _slice(self, start: int, stop: int) -> Batch:
-        lines = self.lines[start:stop]
+    def _slice(self, lines: list[bytes], start: int, stop: int) -> Batch:
+        part = lines[start:stop]
         return Batch(
             self.record_type,
             self.product_id,
-            lines,
+            part,
             self.identities[start:stop],
-            sum(len(line) + 1 for line in lines),
+            sum(len(line) + 1 for line in part),
         )
 
 
@@ -116,7 +133,7 @@ class Batcher:
         *,
         max_records: int = MAX_BATCH_RECORDS,
         max_bytes: int = MAX_BATCH_BYTES,
-        spill_bytes: int = 32 * 1024 * 1024,
+        spill_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         if not 1 <= max_records <= MAX_BATCH_RECORDS:
             raise ValueError(f"max_records must be 1..1000, got {max_records}")

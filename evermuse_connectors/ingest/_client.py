@@ -155,9 +155,9 @@ class EvermuseClient:
             pending: deque[Future[list[BatchResult]]] = deque()
             try:
                 for batch in batches:
-                    pending.append(pool.submit(self.post_batch, batch))
-                    if len(pending) > in_flight:
+                    if len(pending) >= in_flight:
                         yield from pending.popleft().result()
+                    pending.append(pool.submit(self.post_batch, batch))
                 while pending:
                     yield from pending.popleft().result()
             finally:
@@ -463,6 +463,7 @@ def _rejections(
             by_index.setdefault(index, []).append(
                 (str(error.get("code", "")), str(error.get("message", "")))
             )
+    lines = batch.records() if by_index else []
     out = [
         Rejection(
             batch_id,
@@ -470,7 +471,7 @@ def _rejections(
             batch.identities[index],
             ",".join(sorted({code for code, _ in problems})),
             "; ".join(message for _, message in problems),
-            batch.lines[index],
+            lines[index],
         )
         for index, problems in sorted(by_index.items())
     ]
