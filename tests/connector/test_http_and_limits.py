@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_redact_url_drops_query_and_user_info() -> None:
 
 
 class Flaky(BaseHTTPRequestHandler):
-    script: list[tuple[int, dict[str, str]]] = []
+    script: ClassVar[list[tuple[int, dict[str, str]]]] = []
     seen = 0
 
     def log_message(self, format: str, *args: Any) -> None:

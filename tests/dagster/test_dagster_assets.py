@@ -53,7 +53,7 @@ def test_every_stage_materialises_one_window(
     result = _materialize(defs, "2026-03-08")
     assert result.success
     expected = [
-        e for e in example_fake.entries if "2026-03-08" == _day(e["created_at"])
+        e for e in example_fake.entries if _day(e["created_at"]) == "2026-03-08"
     ]
     assert expected, "the fake should hold entries on that day"
     assert _metadata(result, "raw")["dagster/row_count"] == len(expected)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import SecretStr
@@ -253,7 +253,7 @@ class _Sink(BaseHTTPRequestHandler):
     """Answers 413 to bodies over a limit and 202 otherwise (counts records)."""
 
     limit = 0
-    sizes: list[int] = []
+    sizes: ClassVar[list[int]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
         del format, args
