@@ -48,7 +48,7 @@ def test_windows_in_one_process_share_the_token(fake, run, day):
 
 
 def test_a_refused_token_is_replaced_and_the_call_repeated(fake, run, day):
-    _first, _ = run.extract(fake, day(1))
+    run.extract(fake, day(1))
     fake.revoke_tokens()
     fake.reset_counts()
     items, ctx = run.extract(fake, day(2))
@@ -61,9 +61,9 @@ def test_a_refused_token_is_replaced_and_the_call_repeated(fake, run, day):
 
 
 def test_an_expired_token_is_fetched_again(start_fake, run, day):
-    fake = start_fake(token_ttl=1)
+    fake = start_fake(token_ttl=2)
     run.extract(fake, day(1))
-    time.sleep(1.1)
+    time.sleep(2.1)
     items, _ = run.extract(fake, day(2))
     assert items
     assert fake.calls["oauth.token"] == 2

@@ -223,10 +223,11 @@ class ZoomClient:
                 on_total=lambda n: self._ctx.expect("listed", n),
             )
         except ZoomApiError as exc:
-            if exc.status != 404 or method != "users.recordings":
+            if exc.status not in (400, 404) or method != "users.recordings":
                 raise
-            # A configured user that was deleted: the other users still sync.
-            self._ctx.skip(path, f"Zoom does not know this user: {exc}")
+            # A user that was deleted, or one Zoom will not list (no cloud
+            # recording on their plan): the other users still sync.
+            self._ctx.skip(path, f"Zoom would not list this user's recordings: {exc}")
 
     def users(self) -> Iterator[dict[str, Any]]:
         """Every active and deactivated user (deactivated users keep recordings)."""
