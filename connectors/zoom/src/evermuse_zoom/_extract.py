@@ -23,10 +23,14 @@ from typing import Any
 
 from evermuse_connectors.connector import ExtractContext, RawItem
 from evermuse_connectors.errors import SourceError
-from evermuse_zoom._client import ListedMeeting, ZoomApiError, ZoomClient
-from evermuse_zoom._client import parse_zoom_time as _parse_time
+from evermuse_zoom._client import (
+    ListedMeeting,
+    ZoomApiError,
+    ZoomClient,
+    parse_zoom_time,
+)
 from evermuse_zoom._config import ZoomConfig
-from evermuse_zoom._normalise import MEETING_KIND
+from evermuse_zoom._normalise import MEETING_KIND, recording_files
 
 __all__ = ["extract_window", "item_id"]
 
@@ -48,23 +52,17 @@ def fingerprint(meeting: dict[str, Any]) -> str:
 
 
 def _transcript_files(meeting: dict[str, Any]) -> list[dict[str, Any]]:
-    files = meeting.get("recording_files")
     return [
         f
-        for f in (files if isinstance(files, list) else [])
-        if isinstance(f, dict)
-        and f.get("file_type") == "TRANSCRIPT"
+        for f in recording_files(meeting)
+        if f.get("file_type") == "TRANSCRIPT"
         and f.get("id")
         and f.get("status", "completed") == "completed"
     ]
 
 
 def _has_media(meeting: dict[str, Any]) -> bool:
-    files = meeting.get("recording_files")
-    return any(
-        isinstance(f, dict) and f.get("file_type") in _MEDIA_TYPES
-        for f in (files if isinstance(files, list) else [])
-    )
+    return any(f.get("file_type") in _MEDIA_TYPES for f in recording_files(meeting))
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,9 @@ def _index_previous(ctx: ExtractContext) -> dict[str, _Previous]:
             continue
         index[uuid] = _Previous(
             fingerprint=str(item.data.get("fingerprint")),
-            token_expires_at=_parse_time(item.data.get("download_token_expires_at")),
+            token_expires_at=parse_zoom_time(
+                item.data.get("download_token_expires_at")
+            ),
             complete=item.data.get("complete") is True,
             transcripts=frozenset(item.data.get("transcripts") or ()),
         )

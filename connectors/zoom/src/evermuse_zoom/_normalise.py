@@ -41,7 +41,7 @@ from evermuse_zoom._config import ZoomConfig, is_safe_url
 from evermuse_zoom._pii import pii_of
 from evermuse_zoom._vtt import parse_vtt
 
-__all__ = ["MEETING_KIND", "normalise_meeting"]
+__all__ = ["MEETING_KIND", "normalise_meeting", "recording_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,8 @@ def _mapping(value: object, field: str) -> dict[str, Any]:
     return value
 
 
-def _files(meeting: dict[str, Any]) -> list[dict[str, Any]]:
+def recording_files(meeting: dict[str, Any]) -> list[dict[str, Any]]:
+    """The meeting's file entries that are objects (Zoom's list, tolerantly read)."""
     files = meeting.get("recording_files")
     return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
 
@@ -141,7 +142,7 @@ def _call(
     people: list[Participant],
     ctx: NormaliseContext,
 ) -> Record:
-    files = _files(meeting)
+    files = recording_files(meeting)
     topic = str(meeting.get("topic") or "")
     data = {
         "meeting_uuid": uuid,
@@ -349,7 +350,7 @@ def _transcriptions(
     texts = item.data.get("transcripts")
     if not isinstance(texts, dict):
         return
-    by_id = {str(f.get("id")): f for f in _files(meeting) if f.get("id")}
+    by_id = {str(f.get("id")): f for f in recording_files(meeting) if f.get("id")}
     for file_id in sorted(texts):
         vtt = texts[file_id]
         if not isinstance(vtt, str):
