@@ -56,6 +56,12 @@ def demo(days: int, seed: int, ui: bool, workdir: Path | None) -> None:
     """Sync sample data of every installed connector into a local emulator."""
     from evermuse_connectors.demo import demo_setup, run_demo_windows, run_ui
 
+    if logging.getLogger().level >= logging.WARNING:
+        # The sample workspaces hold deliberate trouble (a channel the bot may not
+        # read, meetings without participants); the table reports the outcome, -v
+        # shows each warning.
+        logging.getLogger().setLevel(logging.ERROR)
+
     with demo_setup(workdir=workdir, seed=seed) as setup:
         for name, error in setup.failures.items():
             console.print(f"[yellow]connector {name} did not load:[/] {error}")
