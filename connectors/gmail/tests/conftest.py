@@ -45,7 +45,7 @@ class Sync:
         return self.ctx.stats.notes
 
 
-def run(
+def _run(
     settings: dict[str, Any],
     environ: dict[str, str],
     store: Store,
@@ -86,3 +86,9 @@ def fake() -> Iterator[FakeGmail]:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(str(tmp_path / "store"))
+
+
+@pytest.fixture
+def run() -> Any:
+    """``run(settings, environ, store, days_back=1, **overrides) -> Sync``."""
+    return _run

@@ -6,12 +6,14 @@ with a quota budget each; a mailbox whose credentials are refused is reported wi
 ``ctx.skip`` and the others go on. A thread whose ``historyId`` has not changed
 since the window's previous extract is taken from the stored copy, not fetched.
 The copy of a conversation that another mailbox already gave (a colleague in CC)
-is dropped when it holds no message the first copy lacked.
+is dropped when it holds no message the other copy lacked (see ``_Copies``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,7 +73,14 @@ class _Run:
     credentials: CredentialSource
     query: str
     previous: dict[str, str]
+    known_copies: dict[str, str]
     counter: CallCounter = field(default_factory=CallCounter)
+    still_copies: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def copy_unchanged(self, item_id: str, history: str) -> None:
+        with self._lock:
+            self.still_copies[item_id] = history
 
     def caller(self, label: str, mailbox: str | None) -> ApiCaller:
         limiter = quota_limiter(self.ctx, self.config, mailbox or "me")
@@ -130,9 +139,12 @@ class _Mailbox:
                     continue  # a thread moved between pages while listing
                 listed.add(thread_id)
                 item_id = f"{address}/{thread_id}"
-                history = entry.get("historyId")
-                if history and run.previous.get(item_id) == str(history):
+                history = str(entry.get("historyId") or "")
+                if history and run.previous.get(item_id) == history:
                     reused.append(item_id)
+                elif history and run.known_copies.get(item_id) == history:
+                    # Dropped last time as another mailbox's copy, unchanged since.
+                    run.copy_unchanged(item_id, history)
                 else:
                     pending.append((thread_id, 0))
             while len(pending) >= run.config.batch_size:
@@ -216,29 +228,64 @@ class _Mailbox:
 
 
 class _Copies:
-    """Recognises a conversation already yielded from another mailbox."""
+    """Recognises a conversation another mailbox already gave.
+
+    Copies are matched by the conversation's root Message-ID. A copy whose
+    messages all came in an earlier copy is dropped. A copy that lacks the
+    conversation's first message (a colleague added to CC later) would get a
+    different ``_event_at``, so it is held back until every mailbox is done, and
+    dropped then if another mailbox gave the whole conversation.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[Any, frozenset[str]] = {}
-        self.dropped = 0
+        self._held: list[tuple[Any, frozenset[str], RawItem]] = []
+        self.dropped: dict[str, str] = {}  # item id -> historyId of the copy
 
-    def keep(self, item: RawItem) -> bool:
+    def _facts(self, item: RawItem) -> tuple[Any, frozenset[str], bool] | None:
         thread = item.data.get("thread")
         try:
             messages = sent_messages(thread)
             if not messages or not isinstance(thread, dict):
-                return True
+                return None
             identity = thread_identity(thread, messages, str(item.data.get("mailbox")))
         except RecordError:
-            return True  # normalise reports it, with the reason
+            return None  # normalise reports it, with the reason
         ids = message_ids(messages)
-        prior = self._seen.get(identity.key)
-        if prior is not None and ids <= prior:
-            self.dropped += 1
-            logger.debug("%s: same conversation as a copy already taken", item.id)
+        root = identity.vendor_ids.get("message_id")
+        key = tuple(sorted(identity.vendor_ids.items()))
+        return key, ids, root is not None and root not in ids
+
+    def offer(self, item: RawItem) -> bool:
+        """Whether to yield ``item`` now (else it was dropped or held back)."""
+        facts = self._facts(item)
+        if facts is None:
+            return True
+        key, ids, partial = facts
+        if self._covered(key, ids, item):
             return False
-        self._seen[identity.key] = ids | (prior or frozenset())
+        if partial:
+            self._held.append((key, ids, item))
+            return False
+        self._seen[key] = ids | self._seen.get(key, frozenset())
         return True
+
+    def _covered(self, key: Any, ids: frozenset[str], item: RawItem) -> bool:
+        if ids <= self._seen.get(key, frozenset()):
+            thread = item.data.get("thread")
+            history = thread.get("historyId") if isinstance(thread, dict) else None
+            self.dropped[item.id] = str(history or "")
+            logger.debug("%s: same conversation as a copy already taken", item.id)
+            return True
+        return False
+
+    def leftovers(self) -> Iterator[RawItem]:
+        """The held-back copies that no whole copy covered, in arrival order."""
+        for key, ids, item in self._held:
+            if not self._covered(key, ids, item):
+                self._seen[key] = ids | self._seen.get(key, frozenset())
+                yield item
+        self._held.clear()
 
 
 def _previous_history(ctx: ExtractContext) -> dict[str, str]:
@@ -317,14 +364,20 @@ def _mailboxes(run: _Run) -> list[str | None]:
     return list(dict.fromkeys(listed))
 
 
+def _copies_state(window: Window) -> str:
+    return "gmail_copies_" + re.sub(r"[^A-Za-z0-9_.-]", "_", window.key)
+
+
 def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem]:
     """Every thread with a message in ``ctx.window``, one raw item at a time."""
+    known = ctx.store.get_state(ctx.source, _copies_state(ctx.window))
     run = _Run(
         config=config,
         ctx=ctx,
         credentials=CredentialSource(config.auth, ctx),
         query=window_query(config, ctx.window),
         previous=_previous_history(ctx),
+        known_copies={str(k): str(v) for k, v in known.items()},
     )
     mailboxes = _mailboxes(run)
     copies = _Copies()
@@ -340,10 +393,15 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
             continue
         for item in event:
             fetched += 1
-            if copies.keep(item):
+            if copies.offer(item):
                 yield item
+    reused_count = len(reused)
     yield from _reuse(ctx, reused, copies)
-    _report(run, mailboxes, fetched, len(reused), copies.dropped)
+    yield from copies.leftovers()
+    # Remember the dropped copies, so that a re-run need not fetch them again.
+    dropped = {**run.still_copies, **copies.dropped}
+    ctx.store.put_state(ctx.source, _copies_state(ctx.window), dropped)
+    _report(run, mailboxes, fetched, reused_count, len(dropped))
 
 
 def _reuse(ctx: ExtractContext, reused: set[str], copies: _Copies) -> Iterator[RawItem]:
@@ -352,7 +410,7 @@ def _reuse(ctx: ExtractContext, reused: set[str], copies: _Copies) -> Iterator[R
     for item in ctx.previous_items():
         if item.id in reused:
             reused.discard(item.id)
-            if copies.keep(item):
+            if copies.offer(item):
                 yield item
     for item_id in sorted(reused):
         # Another run of this window replaced the stored copy while this one ran.

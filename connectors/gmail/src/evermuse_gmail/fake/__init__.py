@@ -65,7 +65,7 @@ class FakeGmail(FakeSource):
         seed: int = 7,
         now: datetime | None = None,
         days: int = 14,
-        conversations_per_day: int = 4,
+        conversations_per_day: int = 6,
         quota_units: int = 60_000,
         quota_seconds: float = 60.0,
         mailboxes: tuple[str, ...] = (SUPPORT.email, ALICE.email),

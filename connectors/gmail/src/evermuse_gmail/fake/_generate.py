@@ -481,7 +481,7 @@ def _days(now: datetime, days: int) -> Iterator[tuple[int, datetime]]:
 
 
 def generate(
-    *, seed: int, now: datetime, days: int = 14, conversations_per_day: int = 4
+    *, seed: int, now: datetime, days: int = 14, conversations_per_day: int = 6
 ) -> Workspace:
     """The sample workspace: ``days`` days before ``now`` plus today until ``now``."""
     rng = random.Random(seed)  # noqa: S311 (sample data, not secrets)
