@@ -99,3 +99,24 @@ def test_limited_regime_paces_history_at_its_own_rate(harness: Harness) -> None:
     assert config.rate_limit("conversations.join").spacing == pytest.approx(1.2)
     assert config.page_size("conversations.history") == 15
     assert harness.config().page_size("conversations.history") == 200
+
+
+def test_a_429_slows_that_method_for_the_rest_of_the_process(harness: Harness) -> None:
+    from evermuse_slack._client import SlackApi
+    from pydantic import SecretStr
+
+    from evermuse_connectors.connector import ExtractContext
+
+    config = harness.config()
+    configured = config.rate_limit("conversations.replies").requests
+    harness.fake.faults.rate_limited["conversations.replies"] = 1
+    harness.sync(harness.window(2), config, source="adapting")
+
+    ctx = ExtractContext(
+        source="adapting", window=harness.window(3), store=harness.store, environ={}
+    )
+    api = SlackApi(config, SecretStr("unused"), ctx)
+    assert api.limiter("conversations.replies").limit.requests == pytest.approx(
+        configured * 0.8
+    )
+    assert api.limiter("conversations.history").limit.requests == configured

@@ -33,7 +33,12 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from evermuse_connectors.connector import ExtractContext, RateLimiter, parse_retry_after
+from evermuse_connectors.connector import (
+    ExtractContext,
+    RateLimit,
+    RateLimiter,
+    parse_retry_after,
+)
 from evermuse_connectors.errors import SourceAuthError, SourceError
 from evermuse_slack._config import SlackConfig
 
@@ -66,6 +71,11 @@ UNREADABLE = frozenset(
         "access_denied",
     }
 )
+# Pace per (source, method) after 429s, as a share of the configured rate; kept
+# for the process so that the next window starts at the pace that worked.
+_slowdown: dict[tuple[str, str], float] = {}
+_slowdown_lock = threading.Lock()
+_MIN_PACE = 0.25
 _SCOPES_HINT = (
     "channels:history, groups:history, im:history, mpim:history, channels:read, "
     "groups:read, users:read and (for emails) users:read.email"
@@ -124,7 +134,19 @@ class SlackApi:
         return f"SlackApi(base_url={self._config.base_url!r})"
 
     def limiter(self, method: str) -> RateLimiter:
-        return self._ctx.limiter(f"slack:{method}", self._config.rate_limit(method))
+        limit = self._config.rate_limit(method)
+        factor = _slowdown.get((self._ctx.source, method), 1.0)
+        if factor < 1.0:
+            limit = RateLimit(limit.requests * factor, limit.per_seconds, limit.burst)
+        return self._ctx.limiter(f"slack:{method}", limit)
+
+    def _slow_down(self, method: str) -> None:
+        # A 429 despite pacing means the workspace allows less than the settings
+        # say (another app on the same token, a stricter tier): go 20% slower for
+        # the rest of this process instead of hitting the wall again.
+        key = (self._ctx.source, method)
+        with _slowdown_lock:
+            _slowdown[key] = max(_MIN_PACE, _slowdown.get(key, 1.0) * 0.8)
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One paced call; SlackRefusal for ok:false, SourceAuthError for auth."""
@@ -196,18 +218,18 @@ class SlackApi:
     ) -> None:
         """Wait as asked, then take a place in the method's pace for the retry."""
         method = _method_of(url)
-        limiter = self.limiter(method)
         logger.warning(
             "%s: Slack %s %s; retrying in %.1fs", self._ctx.source, method, reason, wait
         )
         if rate_limited:
             with self._lock:
                 self.rate_limited += 1
+            self._slow_down(method)
             # Every thread calling this method holds back, not only this one.
-            limiter.pause(wait)
+            self.limiter(method).pause(wait)
         if wait > 0:
             time.sleep(wait)
-        limiter.acquire()
+        self.limiter(method).acquire()
         self._ctx.count_call(method)
 
     def _client(self) -> WebClient:
