@@ -159,23 +159,36 @@ def _pii(data: Mapping[str, Any], participants: list[Participant]) -> Pii:
     return Pii(contains_email=has_email, contains_phone=has_phone)
 
 
+def _size(data: dict[str, Any]) -> int:
+    return len(json.dumps(data, ensure_ascii=False))
+
+
 def _fit(data: dict[str, Any], limit: int) -> None:
     """Drop repeated text until the record is at most ``limit`` characters.
 
     ``body`` repeats new text, history and signature, so it goes first, then the
-    history; what each sender wrote is kept longest.
+    history and inline forwards; what each sender wrote is cut last, to an equal
+    share per message.
     """
-    for field_name in ("body", "quoted_text", "forwarded_text", "new_text"):
-        if len(json.dumps(data, ensure_ascii=False)) <= limit:
-            return
-        for message in sorted(
-            data["messages"], key=lambda m: -len(str(m.get(field_name) or ""))
-        ):
+    messages = data["messages"]
+    for field_name in ("body", "quoted_text", "forwarded_text"):
+        for message in sorted(messages, key=lambda m: -len(m.get(field_name) or "")):
+            if _size(data) <= limit:
+                return
             if message.get(field_name):
                 message[field_name] = None
                 message["truncated"] = True
-                if len(json.dumps(data, ensure_ascii=False)) <= limit:
-                    return
+    texts = [str(m.get("new_text") or "") for m in messages]
+    for message in messages:
+        message["new_text"] = ""
+    share = max(0, (limit - _size(data)) // max(1, len(messages)))
+    while True:
+        for message, text in zip(messages, texts, strict=True):
+            message["new_text"] = text[:share]
+            message["truncated"] = message["truncated"] or len(text) > share
+        if _size(data) <= limit or share == 0:
+            return
+        share //= 2
 
 
 def _internal_domains(config: GmailConfig, mailbox: str) -> list[str]:

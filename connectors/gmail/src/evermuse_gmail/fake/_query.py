@@ -27,6 +27,7 @@ __all__ = ["QueryError", "compile_query"]
 Predicate = Callable[[StoredMessage], bool]
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 _TOKEN = re.compile(r'\s*(-?"[^"]*"|[(){}]|-?[^\s(){}"]+(?:"[^"]*")?)')
+_OPERATOR = re.compile(r"^[A-Za-z_]+$")
 _CATEGORIES = {"primary", "social", "promotions", "updates", "forums", "personal"}
 _IN = {
     "inbox": "INBOX",
@@ -157,7 +158,7 @@ class _Parser:
             options = self.sequence("}")
             return lambda msg: any(o(msg) for o in options)
         name, colon, value = word.partition(":")
-        if colon and name.isalpha() and value:
+        if colon and _OPERATOR.match(name) and value:
             return _operator(name.lower(), value)
         return _word(word)
 
