@@ -102,6 +102,10 @@ class GaveUpError(DeliveryError):
 class SourceError(EvermuseError):
     """A request to a source API (Gmail, Slack, Zoom, ...) failed."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class SourceAuthError(SourceError):
-    """The source API refused the configured credentials."""
+    """The source API refused the configured credentials (``status`` 401 or 403)."""

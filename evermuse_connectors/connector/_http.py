@@ -27,6 +27,22 @@ __all__ = ["HttpSession", "RetryPolicy", "parse_retry_after", "redact_url"]
 logger = logging.getLogger(__name__)
 
 
+class _RedactRequestUrls(logging.Filter):
+    """httpx logs each request's full URL at INFO; a query string may carry a token
+    (Zoom download URLs, pre-signed links), so the logged URL loses it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactRequestUrls())
+
+
 def redact_url(url: httpx.URL | str) -> str:
     """The URL without query string or user info: safe for logs and errors."""
     parsed = httpx.URL(str(url))
@@ -175,7 +191,8 @@ class HttpSession:
         if response.status_code in (401, 403) and not self._is_rate_limit(response):
             raise SourceAuthError(
                 f"{method} {redact_url(response.request.url)} was refused with "
-                f"{response.status_code}: check the source's credentials and scopes"
+                f"{response.status_code}: check the source's credentials and scopes",
+                status=response.status_code,
             )
         if response.status_code not in self.retry.retry_statuses:
             return response, None

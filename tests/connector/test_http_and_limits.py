@@ -146,3 +146,13 @@ def test_refused_credentials_are_not_retried(flaky: str) -> None:
     with _session(flaky, []) as http, pytest.raises(SourceAuthError):
         http.get("/thing")
     assert Flaky.seen == 1
+
+
+def test_httpx_own_request_log_loses_the_query_string(
+    flaky: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    Flaky.script = [(200, {})]
+    with caplog.at_level(logging.INFO, logger="httpx"), _session(flaky, []) as http:
+        http.get("/download?access_token=SECRET-CANARY")
+    assert "/download" in caplog.text
+    assert "SECRET-CANARY" not in caplog.text
