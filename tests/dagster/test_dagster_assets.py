@@ -230,3 +230,11 @@ def test_a_pasted_secret_is_not_echoed_in_the_load_error(tmp_path: Path) -> None
         load_definitions(file)
     assert "settings.token_env" in str(caught.value)
     assert secret not in str(caught.value)
+
+
+def test_loading_the_definitions_calls_no_source_api(
+    example_project: Path, example_fake: Any, emulator: Any
+) -> None:
+    load_definitions(example_project)
+    assert example_fake.calls == 0
+    assert emulator.stats()["ingest_requests"] == 0
