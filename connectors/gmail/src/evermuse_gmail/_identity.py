@@ -89,9 +89,13 @@ def _date_header(value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def message_time(message: Mapping[str, Any]) -> datetime | None:
+def message_time(
+    message: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> datetime | None:
     """When a message was written: its Date header, checked against internalDate."""
-    written = _date_header(header_map(message.get("payload") or {}).get("date"))
+    if headers is None:
+        headers = header_map(message.get("payload") or {})
+    written = _date_header(headers.get("date"))
     received = _internal_date(message)
     if written is None:
         return received

@@ -82,7 +82,10 @@ def _forwarded_json(forwarded: Forwarded, limit: int) -> dict[str, Any]:
     }
 
 
-def _message_json(message: Mapping[str, Any], limit: int) -> dict[str, Any]:
+def _message_json(
+    message: Mapping[str, Any], limit: int
+) -> tuple[dict[str, Any], list[Address]]:
+    """A message as record data, and every address in its From, To and Cc."""
     payload = message.get("payload")
     if not isinstance(payload, Mapping):
         payload = {}
@@ -91,12 +94,15 @@ def _message_json(message: Mapping[str, Any], limit: int) -> dict[str, Any]:
     out: dict[str, Any] = {
         "message_id": _first_id(headers.get("message-id")),
         "in_reply_to": _first_id(headers.get("in-reply-to")),
-        "date": _iso(message_time(message)),
+        "date": _iso(message_time(message, headers)),
         "subject": headers.get("subject"),
     }
+    everyone: list[Address] = []
     for name in _ADDRESS_HEADERS:
-        found = [a.to_json() for a in parse_addresses(headers.get(name))]
-        out[name] = (found[0] if found else None) if name == "from" else found
+        found = parse_addresses(headers.get(name))
+        everyone += found
+        listed = [a.to_json() for a in found]
+        out[name] = (listed[0] if listed else None) if name == "from" else listed
     out["body"], truncated = _cut(body.text, limit)
     for name, text in _parts_of(body).items():
         out[name], cut = _cut(text, limit)
@@ -107,29 +113,18 @@ def _message_json(message: Mapping[str, Any], limit: int) -> dict[str, Any]:
     out["forwarded"] = [_forwarded_json(f, limit) for f in body.forwarded]
     out["calendar"] = body.calendar
     out["decoding_notes"] = body.notes[:5]
-    return out
+    return out, everyone
 
 
-def _addresses(message: Mapping[str, Any]) -> list[Address]:
-    headers = header_map(message.get("payload") or {})
-    found: list[Address] = []
-    for name in _ADDRESS_HEADERS:
-        found.extend(parse_addresses(headers.get(name)))
-    return found
-
-
-def _participants(
-    messages: list[Mapping[str, Any]], internal: list[str]
-) -> list[Participant]:
+def _participants(addresses: list[Address], internal: list[str]) -> list[Participant]:
     seen: dict[str, Participant] = {}
-    for message in messages:
-        for address in _addresses(message):
-            person = participant(address, internal)
-            if person is None:
-                continue
-            known = seen.get(person.id)
-            if known is None or (known.name is None and person.name is not None):
-                seen[person.id] = person
+    for address in addresses:
+        person = participant(address, internal)
+        if person is None:
+            continue
+        known = seen.get(person.id)
+        if known is None or (known.name is None and person.name is not None):
+            seen[person.id] = person
     return list(seen.values())[:5000]
 
 
@@ -215,7 +210,12 @@ def normalise_thread(
     assert isinstance(thread, Mapping)
     identity = thread_identity(thread, messages, mailbox)
     internal = _internal_domains(config, mailbox)
-    rendered = [_message_json(m, config.max_body_chars) for m in messages]
+    rendered: list[dict[str, Any]] = []
+    addresses: list[Address] = []
+    for message in messages:
+        data_of_message, seen = _message_json(message, config.max_body_chars)
+        rendered.append(data_of_message)
+        addresses += seen
     data: dict[str, Any] = {
         "subject": rendered[0]["subject"],
         "message_count": len(rendered),
@@ -224,7 +224,7 @@ def normalise_thread(
         "messages": rendered,
     }
     _fit(data, config.max_record_chars)
-    people = _participants(messages, internal)
+    people = _participants(addresses, internal)
     tags = list(dict.fromkeys([*ctx.routing.tags, CONNECTOR_TAG]))[:200]
     return [
         Record(
