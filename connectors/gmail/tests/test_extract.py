@@ -13,7 +13,7 @@ from evermuse_gmail import GmailConnector
 from evermuse_gmail.fake import ADMIN, FakeGmail
 from evermuse_gmail.fake._content import ALICE, SUPPORT
 
-from evermuse_connectors.errors import SourceAuthError, SourceError
+from evermuse_connectors.errors import ConfigError, SourceAuthError, SourceError
 from evermuse_connectors.store import Store
 from evermuse_connectors.testing import CONTRACT_NOW as NOW
 from evermuse_connectors.testing import day_window
@@ -385,3 +385,16 @@ def test_the_window_is_sent_as_epoch_bounds(fake: FakeGmail, store: Store) -> No
         f"after:{win.start_epoch - 1} before:{win.end_epoch} "
         "-category:promotions -category:social (label:Customers)"
     )
+
+
+def test_the_key_may_sit_in_a_file_the_variable_names(
+    run: Any, fake: FakeGmail, store: Store, tmp_path: Any
+) -> None:
+    key_file = tmp_path / "key.json"
+    key_file.write_text(next(iter(fake.environ.values())), encoding="utf-8")
+    env_name = next(iter(fake.environ))
+    sync = run(fake.settings, {env_name: str(key_file)}, store)
+    assert sync.items
+    assert completeness(sync).passed
+    with pytest.raises(ConfigError, match="cannot be read"):
+        run(fake.settings, {env_name: str(tmp_path / "missing.json")}, store)

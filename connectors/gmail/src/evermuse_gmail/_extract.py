@@ -6,7 +6,7 @@ with a quota budget each; a mailbox whose credentials are refused is reported wi
 ``ctx.skip`` and the others go on. A thread whose ``historyId`` has not changed
 since the window's previous extract is taken from the stored copy, not fetched.
 The copy of a conversation that another mailbox already gave (a colleague in CC)
-is dropped when it holds no message the other copy lacked (see ``_Copies``).
+is dropped when it holds no message the other copy lacked (see ``_copies``).
 """
 
 from __future__ import annotations
@@ -17,23 +17,20 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from evermuse_connectors.connector import ExtractContext, RawItem, Window
-from evermuse_connectors.errors import RecordError
 from evermuse_gmail._auth import CredentialSource
 from evermuse_gmail._client import (
     ApiCaller,
     CallCounter,
     MailboxAuthError,
     MailboxClient,
-    authorized_http,
-    build_service,
     quota_limiter,
 )
 from evermuse_gmail._config import GmailConfig, ServiceAccountAuth
+from evermuse_gmail._copies import Copies
+from evermuse_gmail._directory import directory_mailboxes
 from evermuse_gmail._fanin import fan_in
-from evermuse_gmail._identity import message_ids, sent_messages, thread_identity
 from evermuse_gmail._normalise import THREAD_KIND
 from evermuse_gmail._retry import Problem
 
@@ -227,67 +224,6 @@ class _Mailbox:
         )
 
 
-class _Copies:
-    """Recognises a conversation another mailbox already gave.
-
-    Copies are matched by the conversation's root Message-ID. A copy whose
-    messages all came in an earlier copy is dropped. A copy that lacks the
-    conversation's first message (a colleague added to CC later) would get a
-    different ``_event_at``, so it is held back until every mailbox is done, and
-    dropped then if another mailbox gave the whole conversation.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[Any, frozenset[str]] = {}
-        self._held: list[tuple[Any, frozenset[str], RawItem]] = []
-        self.dropped: dict[str, str] = {}  # item id -> historyId of the copy
-
-    def _facts(self, item: RawItem) -> tuple[Any, frozenset[str], bool] | None:
-        thread = item.data.get("thread")
-        try:
-            messages = sent_messages(thread)
-            if not messages or not isinstance(thread, dict):
-                return None
-            identity = thread_identity(thread, messages, str(item.data.get("mailbox")))
-        except RecordError:
-            return None  # normalise reports it, with the reason
-        ids = message_ids(messages)
-        root = identity.vendor_ids.get("message_id")
-        key = tuple(sorted(identity.vendor_ids.items()))
-        return key, ids, root is not None and root not in ids
-
-    def offer(self, item: RawItem) -> bool:
-        """Whether to yield ``item`` now (else it was dropped or held back)."""
-        facts = self._facts(item)
-        if facts is None:
-            return True
-        key, ids, partial = facts
-        if self._covered(key, ids, item):
-            return False
-        if partial:
-            self._held.append((key, ids, item))
-            return False
-        self._seen[key] = ids | self._seen.get(key, frozenset())
-        return True
-
-    def _covered(self, key: Any, ids: frozenset[str], item: RawItem) -> bool:
-        if ids <= self._seen.get(key, frozenset()):
-            thread = item.data.get("thread")
-            history = thread.get("historyId") if isinstance(thread, dict) else None
-            self.dropped[item.id] = str(history or "")
-            logger.debug("%s: same conversation as a copy already taken", item.id)
-            return True
-        return False
-
-    def leftovers(self) -> Iterator[RawItem]:
-        """The held-back copies that no whole copy covered, in arrival order."""
-        for key, ids, item in self._held:
-            if not self._covered(key, ids, item):
-                self._seen[key] = ids | self._seen.get(key, frozenset())
-                yield item
-        self._held.clear()
-
-
 def _previous_history(ctx: ExtractContext) -> dict[str, str]:
     index: dict[str, str] = {}
     try:
@@ -302,18 +238,9 @@ def _previous_history(ctx: ExtractContext) -> dict[str, str]:
     return index
 
 
-def _directory(run: _Run) -> list[str]:
-    directory = run.config.directory
-    if directory is None:
-        return []
-    http = authorized_http(
-        run.credentials.for_directory(directory.admin_subject),
-        timeout=run.config.timeout_seconds,
-        on_request=lambda _uri: run.counter.add("round_trips"),
-    )
-    service = build_service(
-        "admin", "directory_v1", http=http, endpoint=run.config.directory_endpoint
-    )
+def _mailboxes(run: _Run) -> list[str | None]:
+    if not isinstance(run.config.auth, ServiceAccountAuth):
+        return [run.config.mailboxes[0] if run.config.mailboxes else None]
     caller = ApiCaller(
         label="directory",
         ctx=run.ctx,
@@ -322,45 +249,8 @@ def _directory(run: _Run) -> list[str]:
         counter=run.counter,
         secrets=run.credentials.secret_values,
     )
-    scope: dict[str, str] = (
-        {"domain": directory.domain}
-        if directory.domain
-        else {"customer": "my_customer"}
-    )
-    try:
-        return _list_users(service, caller, scope, directory.query)
-    finally:
-        service.close()
-
-
-def _list_users(
-    service: Any, caller: ApiCaller, scope: dict[str, str], query: str
-) -> list[str]:
-    found: list[str] = []
-    token: str | None = None
-    while True:
-        request = service.users().list(
-            **scope,
-            maxResults=500,
-            pageToken=token,
-            orderBy="email",
-            query=query or None,
-        )
-        page = caller.call(request, "directory.users.list", 0)
-        for user in page.get("users") or []:
-            if not isinstance(user, dict) or not user.get("primaryEmail"):
-                continue
-            if not (user.get("suspended") or user.get("archived")):
-                found.append(str(user["primaryEmail"]).lower())
-        token = page.get("nextPageToken") or None
-        if token is None:
-            return found
-
-
-def _mailboxes(run: _Run) -> list[str | None]:
-    if not isinstance(run.config.auth, ServiceAccountAuth):
-        return [run.config.mailboxes[0] if run.config.mailboxes else None]
-    listed = [*run.config.mailboxes, *_directory(run)]
+    found = directory_mailboxes(run.config, run.credentials, caller, run.counter)
+    listed = [*run.config.mailboxes, *found]
     return list(dict.fromkeys(listed))
 
 
@@ -380,7 +270,7 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
         known_copies={str(k): str(v) for k, v in known.items()},
     )
     mailboxes = _mailboxes(run)
-    copies = _Copies()
+    copies = Copies()
     reused: set[str] = set()
     fetched = 0
     for event in fan_in(
@@ -404,7 +294,7 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
     _report(run, mailboxes, fetched, reused_count, len(dropped))
 
 
-def _reuse(ctx: ExtractContext, reused: set[str], copies: _Copies) -> Iterator[RawItem]:
+def _reuse(ctx: ExtractContext, reused: set[str], copies: Copies) -> Iterator[RawItem]:
     if not reused:
         return
     for item in ctx.previous_items():
