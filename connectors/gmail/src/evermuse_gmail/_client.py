@@ -30,6 +30,7 @@ from evermuse_gmail._config import THREADS_GET_UNITS, GmailConfig
 from evermuse_gmail._retry import Backoff, Problem, classify, scrub
 
 __all__ = [
+    "DIRECTORY_HINT",
     "LIST_UNITS",
     "ApiCaller",
     "CallCounter",
@@ -41,6 +42,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_MAILBOX_HINT = (
+    "check that the mailbox exists, has Gmail, and that the credentials may read "
+    "it (for a service account: domain-wide delegation of the gmail.readonly scope)"
+)
+DIRECTORY_HINT = (
+    "check that directory.admin_subject is an administrator and that the service "
+    "account is delegated the admin.directory.user.readonly scope"
+)
 LIST_UNITS = 10  # threads.list
 PROFILE_UNITS = 1
 
@@ -123,9 +132,11 @@ class ApiCaller:
         limiter: RateLimiter | None,
         counter: CallCounter,
         secrets: list[str],
+        auth_hint: str = _MAILBOX_HINT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.label = label
+        self.auth_hint = auth_hint
         self.ctx = ctx
         self.config = config
         self.limiter = limiter
@@ -160,9 +171,7 @@ class ApiCaller:
         detail = scrub(problem.detail, self.secrets)
         if problem.kind == "auth":
             raise MailboxAuthError(
-                f"{self.label}: {what} was refused ({detail}); check that the "
-                "mailbox exists and that the credentials may read it (for a "
-                "service account: domain-wide delegation of the gmail.readonly scope)"
+                f"{self.label}: {what} was refused ({detail}); {self.auth_hint}"
             )
         if problem.kind == "not_found":
             raise GoneError(f"{self.label}: {what} found nothing ({detail})")

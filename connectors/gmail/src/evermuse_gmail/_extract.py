@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from evermuse_connectors.connector import ExtractContext, RawItem, Window
 from evermuse_gmail._auth import CredentialSource
 from evermuse_gmail._client import (
+    DIRECTORY_HINT,
     ApiCaller,
     CallCounter,
     MailboxAuthError,
@@ -248,6 +249,7 @@ def _mailboxes(run: _Run) -> list[str | None]:
         limiter=None,
         counter=run.counter,
         secrets=run.credentials.secret_values,
+        auth_hint=DIRECTORY_HINT,
     )
     found = directory_mailboxes(run.config, run.credentials, caller, run.counter)
     listed = [*run.config.mailboxes, *found]

@@ -3,7 +3,7 @@
 Conversations between customers and support, some with Alice in CC (from the first
 message, or joining later), one internal Alice-Bob thread a day, promotions and
 social noise, spam, a draft reply, and a message without a Message-ID. Each
-message's body uses one of the styles in ``_styles.STYLES`` in turn, so every few days of
+message's body uses the next style of ``_styles.STYLES``, so every few days of
 data hold HTML-only mail, odd charsets, quoted-printable and base64, forwards,
 calendar invites, inline images and attachments. Same seed and ``now``: same bytes.
 """
