@@ -6,6 +6,7 @@ import logging
 import math
 from collections import Counter
 from datetime import timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ from evermuse_gmail import GmailConnector
 from evermuse_gmail.fake import ADMIN, FakeGmail
 from evermuse_gmail.fake._content import ALICE, SUPPORT
 
+from evermuse_connectors.connector import NormaliseContext, Routing
 from evermuse_connectors.errors import ConfigError, SourceAuthError, SourceError
 from evermuse_connectors.store import Store
 from evermuse_connectors.testing import CONTRACT_NOW as NOW
 from evermuse_connectors.testing import day_window
 
 CONNECTOR = GmailConnector()
+NCTX = NormaliseContext("gmail-test", Routing(product_id="p", project_ids=["x"]))
 FAST = {"backoff_base_seconds": 0.01, "backoff_cap_seconds": 0.05}
 
 
@@ -398,3 +401,26 @@ def test_the_key_may_sit_in_a_file_the_variable_names(
     assert completeness(sync).passed
     with pytest.raises(ConfigError, match="cannot be read"):
         run(fake.settings, {env_name: str(tmp_path / "missing.json")}, store)
+
+
+def test_a_thread_answered_a_day_later_is_the_same_record(
+    run: Any, fake: FakeGmail, store: Store
+) -> None:
+    yesterday = run(fake.settings, fake.environ, store, 1, mailboxes=[SUPPORT.email])
+    item = yesterday.items[0]
+    [before] = CONNECTOR.normalise(item, CONNECTOR.parse_config(fake.settings), NCTX)
+    root = next(iter(before.vendor_ids.values()))
+    answer = (
+        f"From: Acme Support <support@acme.example>\r\nTo: x@y.example\r\n"
+        f"Subject: Re: late\r\nDate: {format_datetime(NOW - timedelta(seconds=30))}\r\n"
+        f"Message-ID: <late@acme.example>\r\nIn-Reply-To: <{root}>\r\n"
+        f"References: <{root}>\r\n\r\nA late answer.\r\n"
+    ).encode()
+    received = int((NOW - timedelta(seconds=30)).timestamp() * 1000)
+    fake.mailboxes[SUPPORT.email].reply(item.data["thread"]["id"], answer, received)
+
+    today = run(fake.settings, fake.environ, store, 0, mailboxes=[SUPPORT.email])
+    [after] = [r for r in today.records if r.identity == before.identity]
+    assert after.data["message_count"] == before.data["message_count"] + 1
+    assert after.data["messages"][-1]["new_text"] == "A late answer."
+    assert after.data["messages"][:-1] == before.data["messages"]

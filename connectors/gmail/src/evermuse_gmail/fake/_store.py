@@ -194,6 +194,15 @@ class Mailbox:
         self.threads[thread_id].sort(key=lambda s: s.internal_ms)
         return stored
 
+    def reply(self, thread_id: str, raw: bytes, internal_ms: int) -> StoredMessage:
+        """Deliver ``raw`` into an existing thread (a reply arriving later)."""
+        conversation = next(
+            k for k, v in self._by_conversation.items() if v == thread_id
+        )
+        return self.add(
+            Delivery(self.address, conversation, internal_ms, raw, ("INBOX",))
+        )
+
     def thread_history(self, thread_id: str) -> int:
         return max(m.history_id for m in self.threads[thread_id])
 
