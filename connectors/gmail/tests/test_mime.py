@@ -55,8 +55,13 @@ def leaf(
         ("한국어".encode("cp949"), "ks_c_5601-1987", "한국어", False),
         (b"plain ascii", None, "plain ascii", False),
         ("8-bit ü".encode(), "us-ascii", "8-bit ü", False),
-        # Declared UTF-8, sent Latin-1: no crash, the broken byte is replaced.
-        ("Grüße".encode("latin-1"), "utf-8", "Gr\ufffd\ufffde", True),
+        # Declared UTF-8, sent Latin-1: the bytes that are not UTF-8 read as cp1252.
+        ("Grüße".encode("latin-1"), "utf-8", "Grüße", True),
+        ("naïve ".encode() + "Grüße".encode("latin-1"), "utf-8", "naïve Grüße", True),
+        # cp1252 leaves 0x81 undefined: only that byte is replaced.
+        (b"ok \x81 ok", "utf-8", "ok \ufffd ok", True),
+        # A broken Japanese body stays Japanese around the broken byte.
+        ("請求".encode("shift_jis") + b"\x81", "shift_jis", "請求\ufffd", True),
         # A charset that does not exist: UTF-8 is tried, then cp1252.
         ("Zoë".encode(), "x-no-such-charset", "Zoë", True),
         ("Zoë".encode("latin-1"), "x-no-such-charset", "Zoë", True),

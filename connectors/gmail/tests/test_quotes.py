@@ -161,6 +161,9 @@ def test_html_quote_and_signature_containers_are_kept_apart() -> None:
     assert out.quoted.startswith("On Mon, Mar 9, 2026 Support wrote:")
     assert "Please retry." in out.quoted
     assert "Acme" in out.quoted
+    # The whole rendering keeps all of it, in order.
+    assert out.whole.index("It works now") < out.whole.index("Please retry.")
+    assert "Kunde GmbH" in out.whole
 
 
 @pytest.mark.parametrize(

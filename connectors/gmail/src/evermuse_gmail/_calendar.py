@@ -80,8 +80,6 @@ def parse_calendar(text: str) -> dict[str, Any]:
         if name == "METHOD" and not in_event:
             out["method"] = value.strip().upper()[:32]
         elif name == "BEGIN" and value.strip().upper() == "VEVENT":
-            if "summary" in out or in_event:
-                break
             in_event = True
         elif name == "END" and value.strip().upper() == "VEVENT":
             in_event = False

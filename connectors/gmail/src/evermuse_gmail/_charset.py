@@ -4,7 +4,8 @@ With ``format=full`` Gmail removes the transfer encoding (base64, quoted-printab
 and hands each part's bytes over base64url-encoded, but it does not convert the
 charset: a Latin-1 body arrives as Latin-1 bytes. Mail in the wild declares charsets
 that do not exist, declares none, or declares one and sends another, so decoding
-never raises: it falls back to UTF-8, then Windows-1252, replacing what is left.
+never raises: it falls back to UTF-8, reading the bytes that are not UTF-8 as
+Windows-1252, and replaces what is left.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _PARAM = re.compile(
 )
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bqBQ]\?[^?\s]*\?=")
 _BASE64URL_JUNK = re.compile(r"[^A-Za-z0-9_\-+/]")
+_STRAY = re.compile("[\udc80-\udcff]+")  # undecodable bytes, surrogate-escaped
 
 
 def b64url_bytes(data: str) -> bytes:
@@ -90,22 +92,35 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
     if charset and codec is None:
         note = f"unknown charset {charset[:40]!r}"
     if codec is None:
-        return _tidy(_fallback(data, "cp1252")), note
+        return _tidy(_utf8_or_cp1252(data)), note
     try:
         return _tidy(data.decode(codec)), None
     except UnicodeDecodeError:
         note = f"bytes do not match charset {charset!r}"
-    # A wrong label most often hides UTF-8; otherwise keep the declared charset
-    # (a Japanese body stays Japanese) and replace only the broken bytes.
-    return _tidy(_fallback(data, codec)), note
-
-
-def _fallback(data: bytes, codec: str) -> str:
+    if codec == "utf-8":
+        # The classic mislabel: Latin-1 or Windows bytes sent as UTF-8.
+        return _tidy(_utf8_or_cp1252(data)), note
     try:
-        return data.decode("utf-8")
+        return _tidy(data.decode("utf-8")), note  # a wrong label often hides UTF-8
     except UnicodeDecodeError:
-        # cp1252 maps all but five bytes; those five become U+FFFD.
-        return data.decode(codec, errors="replace")
+        # Keep the declared charset (a Japanese body stays Japanese) and replace
+        # only the broken bytes.
+        return _tidy(data.decode(codec, errors="replace")), note
+
+
+def _utf8_or_cp1252(data: bytes) -> str:
+    """UTF-8, with each run of bytes that is not UTF-8 read as Windows-1252.
+
+    Handles a body that is all Latin-1 as well as UTF-8 with a stray Latin-1
+    word pasted in; cp1252 leaves five bytes undefined, which become U+FFFD.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    return _STRAY.sub(
+        lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode(
+            "cp1252", errors="replace"
+        ),
+        text,
+    )
 
 
 def _tidy(text: str) -> str:

@@ -45,6 +45,7 @@ class HtmlText:
     text: str
     quoted: str = ""
     signature: str = ""
+    whole: str = ""  # all of it, in document order
 
 
 def html_charset(data: bytes) -> str | None:
@@ -83,10 +84,13 @@ def html_to_text(html: str) -> HtmlText:
     rendered = _render(_mark(html))
     text, _, quoted = rendered.partition(_QUOTE_MARK)
     text, _, signature = text.partition(_SIGNATURE_MARK)
+    unmarked = rendered.replace(_QUOTE_MARK, "").replace(_SIGNATURE_MARK, "")
+    whole = "\n".join(line.rstrip() for line in unmarked.split("\n"))
     return HtmlText(
         text=_dedent(text).strip(),
         quoted=_dedent(quoted).strip(),
         signature=_dedent(signature).strip(),
+        whole=_BLANKS.sub("\n\n", _dedent(whole)).strip(),
     )
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "message_time",
     "sent_messages",
     "thread_identity",
+    "written_at",
 ]
 
 # Drafts were never sent; spam and trash were thrown away by the mailbox owner.
@@ -75,7 +76,8 @@ def _internal_date(message: Mapping[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def _date_header(value: str | None) -> datetime | None:
+def written_at(value: str | None) -> datetime | None:
+    """A Date header as an aware UTC datetime, or ``None`` if it is no date."""
     if not value:
         return None
     try:
@@ -95,7 +97,7 @@ def message_time(
     """When a message was written: its Date header, checked against internalDate."""
     if headers is None:
         headers = header_map(message.get("payload") or {})
-    written = _date_header(headers.get("date"))
+    written = written_at(headers.get("date"))
     received = _internal_date(message)
     if written is None:
         return received

@@ -51,7 +51,8 @@ class Forwarded:
 class Body:
     """What one message (or one forwarded message inside it) holds."""
 
-    text: str = ""
+    text: str = ""  # what is split into new text, history and signature
+    whole: str = ""  # everything readable, quotes and signature included
     source: str = ""
     html_quoted: str = ""
     html_signature: str = ""
@@ -157,8 +158,10 @@ class _Walker:
         raw = _data(part)
         if inner is None and raw:
             inner = payload_of_message(email.message_from_bytes(raw))
-        if inner is None:
+        if inner is None or _filename(part, headers):
+            # A forward with a file name is also shown as the attachment it is.
             self._attachment(part, headers, "message/rfc822")
+        if inner is None:
             return
         forwarded = Body()
         _Walker(forwarded).walk(inner, depth + 1, text=True)
@@ -196,7 +199,7 @@ class _Walker:
             self.body.notes.append(note)
         if mime == "text/html":
             rendered = html_to_text(decoded)
-            self._append(rendered.text, mime)
+            self._append(rendered.text, mime, whole=rendered.whole)
             self.body.html_quoted = _join(self.body.html_quoted, rendered.quoted)
             self.body.html_signature = _join(
                 self.body.html_signature, rendered.signature
@@ -207,8 +210,9 @@ class _Walker:
             decoded = _unflow(decoded, delsp=delsp)
         self._append(decoded, mime)
 
-    def _append(self, text: str, mime: str) -> None:
+    def _append(self, text: str, mime: str, *, whole: str | None = None) -> None:
         self.body.text = _join(self.body.text, text)
+        self.body.whole = _join(self.body.whole, text if whole is None else whole)
         self.body.source = self.body.source or mime
 
     def _calendar(

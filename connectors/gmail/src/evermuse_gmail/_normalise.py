@@ -27,6 +27,7 @@ from evermuse_gmail._identity import (
     message_time,
     sent_messages,
     thread_identity,
+    written_at,
 )
 from evermuse_gmail._mime import Body, Forwarded, extract_body, header_map
 from evermuse_gmail._quotes import split_text
@@ -70,11 +71,12 @@ def _parts_of(body: Body) -> dict[str, str]:
 
 def _forwarded_json(forwarded: Forwarded, limit: int) -> dict[str, Any]:
     headers = forwarded.headers
-    text, cut = _cut(forwarded.body.text, limit)
+    text, cut = _cut(forwarded.body.whole, limit)
+    written = written_at(headers.get("date"))
     return {
         "from": [a.to_json() for a in parse_addresses(headers.get("from"))],
         "to": [a.to_json() for a in parse_addresses(headers.get("to"))],
-        "date": headers.get("date"),
+        "date": _iso(written) if written else headers.get("date"),
         "subject": headers.get("subject"),
         "body": text,
         "truncated": cut,
@@ -103,7 +105,7 @@ def _message_json(
         everyone += found
         listed = [a.to_json() for a in found]
         out[name] = (listed[0] if listed else None) if name == "from" else listed
-    out["body"], truncated = _cut(body.text, limit)
+    out["body"], truncated = _cut(body.whole, limit)
     for name, text in _parts_of(body).items():
         out[name], cut = _cut(text, limit)
         truncated = truncated or cut
