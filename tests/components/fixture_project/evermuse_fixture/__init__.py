@@ -1,0 +1,1 @@
+"""A dg project whose defs folder declares Evermuse sources."""

@@ -1,0 +1,1 @@
+"""One folder per source, plus the resources every source needs."""
