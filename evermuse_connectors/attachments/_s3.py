@@ -3,7 +3,7 @@
 Works with AWS S3, MinIO, Cloudflare R2 and GCS's S3 interface through boto3.
 Credentials come the usual boto3 way (AWS_* environment variables, or a profile).
 An object is written once: a HEAD finds bytes stored before, and an upload streams
-the spool file (multipart above 8 MiB, a bounded number of parts in memory).
+the spool file from disk (multipart above 8 MiB, four parts in flight).
 """
 
 from __future__ import annotations
@@ -38,23 +38,16 @@ logger = logging.getLogger(__name__)
 # The envelope's maxLength for _attachments[].vendor_url.
 MAX_URL_LENGTH = 2048
 _PART = 8 * 1024 * 1024
-# s3transfer reads each part of a seekable upload into memory; these bound how
-# many parts exist at once (about 4 x 8 MiB), whatever the file's size.
 _CONCURRENCY = 4
-_PARTS_IN_MEMORY = 4
 
 
 def _transfer_config() -> TransferConfig:
-    config = TransferConfig(
+    return TransferConfig(
         multipart_threshold=_PART,
         multipart_chunksize=_PART,
         max_concurrency=_CONCURRENCY,
         preferred_transfer_client="classic",
     )
-    # Not a constructor argument of boto3's TransferConfig, but an attribute of the
-    # s3transfer config it extends, read when the transfer manager starts.
-    config.max_in_memory_upload_chunks = _PARTS_IN_MEMORY
-    return config
 
 
 def make_client(config: S3StoreConfig) -> S3Client:
@@ -141,20 +134,26 @@ class S3AttachmentStore(AttachmentStore):
             # file against the record's sha1/md5 without downloading it.
             "Metadata": {"sha256": file.sha256, "sha1": file.sha1, "md5": file.md5},
         }
+        # upload_file, not upload_fileobj: for a file object s3transfer reads each
+        # part into memory (up to 10 parts of 8 MiB at once), while from a path it
+        # reads every part from disk as it is sent, so memory stays flat.
         try:
-            with file.path.open("rb") as handle:
-                self._client.upload_fileobj(
-                    handle,
-                    self.config.bucket,
-                    self.object_key(key),
-                    ExtraArgs=extra,
-                    Config=self._transfer,
-                )
+            self._client.upload_file(
+                str(file.path),
+                self.config.bucket,
+                self.object_key(key),
+                ExtraArgs=extra,
+                Config=self._transfer,
+            )
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "upload") from exc
         except boto3.exceptions.S3UploadFailedError as exc:
-            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
-            raise self._error(cause, "upload") from exc
+            # boto3 raises it inside its except clause for the ClientError, which
+            # is therefore the context.
+            cause = exc.__cause__ or exc.__context__
+            raise self._error(
+                cause if isinstance(cause, Exception) else exc, "upload"
+            ) from exc
 
     def _signed(self, key: str, filename: str, mime_type: str) -> tuple[str, datetime]:
         _expires, expires_at = self._expiry()
