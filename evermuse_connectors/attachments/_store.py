@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 from evermuse_connectors.attachments._errors import AttachmentStoreError
 from evermuse_connectors.attachments._naming import check_key, content_key, name_of_key
@@ -91,7 +92,7 @@ class AttachmentStore(ABC):
         self.ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
 
-    def __enter__(self) -> AttachmentStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

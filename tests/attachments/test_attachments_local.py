@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
+import subprocess
+import sys
 import urllib.parse
 
 import httpx
@@ -259,3 +262,38 @@ def test_the_server_runs_only_once_asked(tmp_path):
     store.close()
     with pytest.raises(httpx.ConnectError):
         httpx.get(staged.url)
+
+
+def test_a_served_folder_answers_links_signed_in_another_process(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "evermuse_connectors.attachments"]
+    command += ["--folder", str(tmp_path), "--port", str(port), "--secret-env", ""]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert f"127.0.0.1:{port}" in server.stdout.readline()
+        config = LocalStoreConfig(folder=str(tmp_path), port=port, secret_env=None)
+        with LocalAttachmentStore(config) as store:
+            staged = store.put(DOC, filename="a.txt")
+            assert store._server is None  # it joined the served folder
+        # This store is closed; the link is answered by the other process.
+        assert httpx.get(staged.url).content == DOC
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+    assert server.returncode == 0
+
+
+def test_threads_storing_the_same_bytes_at_once_leave_one_file(local_store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda _: local_store.put(DOC, filename="a.txt"), range(8))
+        )
+
+    assert {staged.key for staged in results} == {results[0].key}
+    assert files_in(local_store) == [results[0].key]
+    assert all(httpx.get(staged.url).content == DOC for staged in results)

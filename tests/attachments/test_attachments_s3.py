@@ -299,3 +299,16 @@ def test_signatures_never_reach_logs_or_reprs(s3_store, caplog):
         assert signature not in repr(staged)
         assert signature not in repr(staged.attachment())
         assert signature not in repr(s3_store)
+
+
+def test_a_url_too_long_for_the_envelope_falls_back_to_the_ascii_name(s3_store):
+    # 150 CJK characters are 450 UTF-8 bytes, percent-encoded twice in the query:
+    # far over the 2,048 characters the envelope allows for vendor_url.
+    name = "日" * 150 + ".pdf"
+    staged = s3_store.put(PDF, filename=name)
+
+    assert len(staged.url) <= 2048
+    attachment = staged.attachment()  # validates against the envelope's limits
+    assert attachment.filename == name
+    response = httpx.get(staged.url)
+    assert response.headers["content-disposition"] == 'attachment; filename="file.pdf"'
