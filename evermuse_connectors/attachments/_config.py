@@ -93,7 +93,7 @@ class LocalStoreConfig(_Config):
 class S3StoreConfig(_Config):
     """An S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, GCS's S3 interface)."""
 
-    kind: Literal["s3"]
+    kind: Literal["s3"] = "s3"
     bucket: str
     prefix: str = "evermuse/"
     endpoint_url: str | None = None

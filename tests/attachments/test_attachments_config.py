@@ -175,3 +175,13 @@ def test_an_unknown_profile_is_a_config_error(aws_env):
         build_store({"kind": "s3", "bucket": "acme", "profile": "no-such-profile"})
     assert "no-such-profile" in str(caught.value)
     assert "AWS_ACCESS_KEY_ID" in str(caught.value)
+
+
+def test_models_built_in_python_know_their_kind():
+    assert S3StoreConfig(bucket="acme").kind == "s3"
+    assert LocalStoreConfig().kind == "local"
+
+
+def test_a_mapping_without_a_kind_is_refused():
+    with pytest.raises(ValidationError, match="kind"):
+        parse_store_config({"bucket": "acme"})
