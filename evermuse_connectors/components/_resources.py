@@ -37,7 +37,10 @@ _ENV_NAME: TypeAdapter[str] = TypeAdapter(EnvVarName)
 
 
 class EvermuseResources(Declared):
-    """Binds ``evermuse_store`` and ``evermuse`` for every source of the project."""
+    """The store and the Evermuse API (resources evermuse_store, evermuse), once.
+
+    Every source component of the project uses them.
+    """
 
     noun: ClassVar[str] = "EvermuseResources"
 

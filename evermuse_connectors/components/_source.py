@@ -160,8 +160,8 @@ def source_component(
         "__module__": module,
         "__qualname__": class_name,
         "__doc__": (
-            f"An Evermuse source of the {connector_name} connector; ``settings`` "
-            f"takes {config_model.__name__}'s fields."
+            f"An Evermuse source of the {connector_name} connector.\n\n"
+            f"Its settings are {config_model.__name__}'s fields."
         ),
         "__annotations__": {
             "connector": Literal[connector_name],

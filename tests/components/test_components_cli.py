@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -67,26 +68,26 @@ def _dg_or_skip() -> Path:
 @pytest.mark.slow
 def test_dg_lists_the_source_component_types(tmp_path: Path) -> None:
     dg = _dg_or_skip()
-    done = _run(
-        [str(dg), "list", "components", "--use-active-venv"], _env(tmp_path), PROJECT
-    )
+    done = _run([str(dg), "list", "components", "--json"], _env(tmp_path), PROJECT)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    listing = json.loads(done.stdout[done.stdout.index('{"items"') :])
+    keys = {item["key"] for item in listing["items"]}
     for name in ("EvermuseResources", "EvermuseSource", "ExampleSource"):
-        assert f"evermuse_connectors.components.{name}" in done.stdout
+        assert f"evermuse_connectors.components.{name}" in keys
 
 
 @pytest.mark.slow
 def test_dg_checks_the_yaml_and_names_a_typo(tmp_path: Path) -> None:
     dg = _dg_or_skip()
     env = _env(tmp_path)
-    done = _run([str(dg), "check", "yaml", "--use-active-venv"], env, PROJECT)
+    done = _run([str(dg), "check", "yaml"], env, PROJECT)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
 
     broken = tmp_path / "project"
     shutil.copytree(PROJECT, broken)
     file = broken / "evermuse_fixture" / "defs" / "example_beta" / "defs.yaml"
     file.write_text(file.read_text().replace("  window: hour", "  windw: hour"))
-    done = _run([str(dg), "check", "yaml", "--use-active-venv"], env, broken)
+    done = _run([str(dg), "check", "yaml"], env, broken)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]
     assert "windw" in output, output[-3000:]
