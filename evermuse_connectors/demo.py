@@ -140,7 +140,9 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 
 def demo_sources(setup: DemoSetup) -> tuple[list[Source], str]:
     project = load_project(setup.config_file)
-    return resolve_sources(project.sources, discover_connectors()), project.store
+    return resolve_sources(
+        project.sources, discover_connectors(), attachments=project.attachments
+    ), project.store
 
 
 def _values(metadata: Mapping[str, Any]) -> dict[str, int]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from evermuse_connectors.attachments import build_store
 from evermuse_connectors.connector import (
     Completeness,
     ExtractContext,
@@ -110,8 +111,16 @@ def extract_window(
 ) -> ExtractReport:
     """Stream the source's raw items for ``window`` into the store."""
     started = time.monotonic()
+    files = (
+        build_store(source.attachments, environ=environ) if source.attachments else None
+    )
     ctx = ExtractContext(
-        source=source.name, window=window, store=store, environ=environ
+        source=source.name,
+        window=window,
+        store=store,
+        environ=environ,
+        attachments=files,
+        attachment_policy=source.spec.attachment_policy,
     )
     kinds: Counter[str] = Counter()
 
@@ -124,6 +133,8 @@ def extract_window(
         count = store.write_bytes(source.name, "raw", window.key, rows())
     finally:
         ctx.close()
+        if files is not None:
+            files.close()
     store.put_state(source.name, _state_name("extract", window), ctx.stats.to_json())
     completeness = source.connector.completeness(
         raw_items(store, source.name, window), ctx.stats

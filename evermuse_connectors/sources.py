@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStoreConfig
 from evermuse_connectors.connector import Connector, Discovered, Routing, Window
 from evermuse_connectors.errors import ConfigError, shorten
 
@@ -64,6 +65,10 @@ class SourceSpec(BaseModel):
     refresh_windows: int | None = Field(default=None, ge=0, le=400)
     timezone: str = "UTC"
     owners: list[str] = Field(default_factory=list)
+    attachments: AttachmentStoreConfig | None = Field(
+        default=None, description="where files are staged; default: the file's"
+    )
+    attachment_policy: AttachmentPolicy = Field(default_factory=AttachmentPolicy)
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -82,6 +87,7 @@ class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store: str = ".evermuse/store"
+    attachments: AttachmentStoreConfig | None = None
     sources: list[SourceSpec] = Field(default_factory=list)
 
     @field_validator("sources")
@@ -101,6 +107,7 @@ class Source:
     spec: SourceSpec
     connector: Connector[Any]
     config: BaseModel
+    attachments: AttachmentStoreConfig | None = None
 
     @property
     def name(self) -> str:
@@ -184,6 +191,7 @@ def resolve_sources(
     discovered: Discovered,
     *,
     file: str = "the sources file",
+    attachments: AttachmentStoreConfig | None = None,
 ) -> list[Source]:
     """Each spec with its connector and validated settings; every problem at once."""
     sources: list[Source] = []
@@ -202,7 +210,7 @@ def resolve_sources(
                 + _explain(exc, "  settings.")
             )
             continue
-        sources.append(Source(spec, connector, config))
+        sources.append(Source(spec, connector, config, spec.attachments or attachments))
     if problems:
         raise ConfigError(f"{file} has problems:\n" + "\n".join(problems))
     return sources

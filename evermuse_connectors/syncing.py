@@ -38,7 +38,12 @@ def _source(name: str, config_file: Path) -> tuple[Source, Store]:
         raise ConfigError(
             f"no source named {name!r} in {config_file} (sources: {known})"
         )
-    [source] = resolve_sources(specs, discover_connectors(), file=str(config_file))
+    [source] = resolve_sources(
+        specs,
+        discover_connectors(),
+        file=str(config_file),
+        attachments=project.attachments,
+    )
     root = project.store
     if "://" not in root and not Path(root).is_absolute():
         root = str((config_file.parent / root).resolve())

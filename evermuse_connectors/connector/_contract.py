@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -42,6 +42,9 @@ __all__ = [
     "Skip",
     "Window",
 ]
+
+if TYPE_CHECKING:  # the attachments package imports this one
+    from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStore
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -164,8 +167,15 @@ class ExtractContext:
         logger: logging.Logger | None = None,
         environ: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        attachments: AttachmentStore | None = None,
+        attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
         self.source = source
+        # Where files the source holds behind its credentials (Gmail attachments,
+        # Slack files) are staged so Evermuse can fetch them; None keeps them as
+        # metadata only. The policy says which files to stage.
+        self.attachments = attachments
+        self.attachment_policy = attachment_policy
         self.window = window
         self.store = store
         self.logger = logger or logging.getLogger(

@@ -54,7 +54,9 @@ def load_definitions(path: str | os.PathLike[str] | None = None) -> dg.Definitio
     discovered = discover_connectors()
     for name, error in sorted(discovered.failures.items()):
         logger.error("connector %s could not be loaded and is skipped: %s", name, error)
-    sources = resolve_sources(project.sources, discovered, file=str(file))
+    sources = resolve_sources(
+        project.sources, discovered, file=str(file), attachments=project.attachments
+    )
     store_root = project.store
     if "://" not in store_root and not Path(store_root).is_absolute():
         store_root = str((file.parent / store_root).resolve())
