@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStore
 from evermuse_connectors.connector._contract import (
     Connector,
     ExtractContext,
@@ -56,9 +57,18 @@ def run_window(
     environ: dict[str, str],
     source: str = "contract",
     routing: Routing = CONTRACT_ROUTING,
+    attachments: AttachmentStore | None = None,
+    attachment_policy: AttachmentPolicy | None = None,
 ) -> tuple[list[RawItem], list[Record], list[NormaliseFailure]]:
     """Extract and normalise one window in memory, as the framework would."""
-    ctx = ExtractContext(source=source, window=window, store=store, environ=environ)
+    ctx = ExtractContext(
+        source=source,
+        window=window,
+        store=store,
+        environ=environ,
+        attachments=attachments,
+        attachment_policy=attachment_policy,
+    )
     try:
         items = list(connector.extract(config, ctx))
     finally:
