@@ -16,61 +16,20 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from evermuse_slack._config import ChannelType
 from evermuse_slack._ts import format_ts
+from evermuse_slack.fake._sample import (
+    CHANNELS,
+    CUSTOMERS,
+    EXTERNAL,
+    INTERNAL,
+    REPLIES,
+    SENTENCES,
+)
 from evermuse_slack.fake._workspace import SLACKBOT, FakeChannel, Workspace
 
 __all__ = ["generate_workspace"]
 
 _ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-_INTERNAL = [
-    ("Ana Lima", "ana", "ana"),
-    ("Zoë Åkesson", "zoë", "zoe"),
-    ("José Núñez", "José", "jose"),
-    ("李雷", "Li Lei", "lilei"),
-    ("Amélie Dubois", "", "amelie"),
-    ("Ørjan Øvrebø", "ørjan", "orjan"),
-    ("Priya Natarajan", "🚀 Priya", "priya"),
-    ("Sam O'Neil", "sam", "sam"),
-]
-_EXTERNAL = [("陈伟", "Chen Wei"), ("Olga Petrova", "olga"), ("Marcus Brown", "")]
-_CUSTOMERS = ["Acme GmbH", "Globex", "Initech", "Umbrella Ltd", "Soylent & Co", "Hooli"]
-_SENTENCES = [
-    "Customer {c} reports the export button does nothing on Safari 17.",
-    "Can someone look at ticket #{n}? {c} is waiting 🙏",
-    "Feature request from {c}: dark mode for the dashboard ✨",
-    "The CSV import chokes on names like Ørsted &amp; Søn again.",
-    "谢谢! The Chinese locale looks right now.",
-    "شكرا — the RTL layout is fixed in the preview build.",
-    "{c} asks whether the API limit is per user or per workspace.",
-    "Invoice totals are off by one cent for {c} &lt;rounding again&gt;.",
-    "Onboarding call with {c} went well, they want SSO next quarter.",
-    "Bug: emoji in file names (📎 plan.pdf) break the upload for {c}.",
-    "Churn risk: {c} says the mobile app is too slow on Android.",
-    "Straße, naïve café, résumé — search should match all of these.",
-]
-_REPLIES = [
-    "Looking into it now.",
-    "I can reproduce it, filing a bug.",
-    "Fixed in the next release 🎉",
-    "They confirmed it works, thanks!",
-    "Is there a workaround we can share?",
-    "Same issue at {c}, +1.",
-    "Merci, c'est réglé.",
-    "Done ✅",
-]
-_CHANNELS: list[tuple[str, ChannelType, int]] = [
-    # name, kind, weight of new threads
-    ("general", "public_channel", 15),
-    ("support", "public_channel", 30),
-    ("product-feedback", "public_channel", 20),
-    ("random", "public_channel", 7),
-    ("escalations", "private_channel", 8),
-    ("ext-contoso", "public_channel", 15),
-    ("old-project", "public_channel", 4),
-    ("mpdm-ana--jose--evermuse-1", "mpim", 3),
-    ("dm", "im", 2),
-]
 
 
 def _id(rng: random.Random, prefix: str, length: int = 10) -> str:
@@ -93,7 +52,7 @@ class _Generator:
     def users(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         internal = [
             self.user(real, display, handle, self.team_id)
-            for real, display, handle in _INTERNAL
+            for real, display, handle in INTERNAL
         ]
         gone = self.user("Dana Whitfield", "dana", "dana", self.team_id)
         gone["deleted"] = True
@@ -119,7 +78,7 @@ class _Generator:
             "is_app_user": False,
         }
         external = []
-        for index, (real, display) in enumerate(_EXTERNAL):
+        for index, (real, display) in enumerate(EXTERNAL):
             user = self.user(real, display, f"ext{index}", self.ext_team)
             user["profile"].pop("email", None)  # other teams' profiles are thinner
             user["is_stranger"] = index == 2
@@ -172,7 +131,7 @@ class _Generator:
         created = int((self.now - timedelta(days=400)).timestamp())
         everyone = [*self.internal, self.bot_user]
         made = []
-        for name, kind, _ in _CHANNELS:
+        for name, kind, _ in CHANNELS:
             prefix = "D" if kind == "im" else "C"
             channel = FakeChannel(
                 _id(self.rng, prefix), name, kind, created, list(everyone)
@@ -202,8 +161,8 @@ class _Generator:
 
     def text(self, channel: FakeChannel, channels: list[FakeChannel]) -> str:
         rng = self.rng
-        text = rng.choice(_SENTENCES).format(
-            c=rng.choice(_CUSTOMERS), n=rng.randint(1000, 9999)
+        text = rng.choice(SENTENCES).format(
+            c=rng.choice(CUSTOMERS), n=rng.randint(1000, 9999)
         )
         roll = rng.random()
         if roll < 0.25:
@@ -243,7 +202,7 @@ class _Generator:
     def day(self, workspace: Workspace, start: datetime, end: datetime) -> None:
         rng = self.rng
         active = [c for c in workspace.channels if c.name != "hr-private"]
-        weights = [w for _, _, w in _CHANNELS]
+        weights = [w for _, _, w in CHANNELS]
         seconds = int((end - start).total_seconds())
         if seconds <= 0:
             return
@@ -360,7 +319,7 @@ class _Generator:
                 at += timedelta(days=rng.randint(1, 3))  # a late reply
             if at >= self.now:
                 break
-            text = rng.choice(_REPLIES).format(c=rng.choice(_CUSTOMERS))
+            text = rng.choice(REPLIES).format(c=rng.choice(CUSTOMERS))
             reply = ws.message(
                 self.author(channel, at),
                 text,

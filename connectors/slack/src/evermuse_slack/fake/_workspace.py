@@ -37,6 +37,18 @@ class FakeChannel:
     topic: str = ""
     messages: list[dict[str, Any]] = field(default_factory=list)
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Lookups rebuilt when the messages change, so a 50,000-message channel is
+    # served without scanning it for every request.
+    _by_ts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _indexed: int = field(default=-1, repr=False)
+    _history: tuple[int, list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    def parent(self, ts: str) -> dict[str, Any] | None:
+        """The top-level message with this ts, if any."""
+        if self._indexed != len(self.messages):
+            self._by_ts = {ts_micros(m["ts"]): m for m in self.messages}
+            self._indexed = len(self.messages)
+        return self._by_ts.get(ts_micros(ts))
 
     def api_object(self, team_id: str, *, bot_user: str) -> dict[str, Any]:
         """The conversation as conversations.list answers it."""
@@ -86,6 +98,8 @@ class Workspace:
     external_users: list[dict[str, Any]]
     channels: list[FakeChannel]
     external_team_id: str = ""
+    # Bumped by every change made while serving: cached views are then stale.
+    version: int = 0
 
     @property
     def url(self) -> str:
@@ -121,24 +135,29 @@ class Workspace:
 
     def history(self, channel: FakeChannel) -> list[dict[str, Any]]:
         """Top-level messages and broadcast replies, newest first."""
+        cached = channel._history
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
         shown = [self.view(channel, m) for m in channel.messages]
         for replies in channel.replies.values():
             shown.extend(
                 dict(r) for r in replies if r.get("subtype") == "thread_broadcast"
             )
-        return sorted(shown, key=lambda m: -ts_micros(m["ts"]))
+        shown.sort(key=lambda m: -ts_micros(m["ts"]))
+        channel._history = (self.version, shown)
+        return shown
 
     def thread(self, channel: FakeChannel, ts: str) -> list[dict[str, Any]] | None:
         """The parent and its replies, oldest first; None if ``ts`` is no message."""
         key = ts_micros(ts)
-        for message in channel.messages:
-            if ts_micros(message["ts"]) == key:
-                if message.get("subtype") in _THREADLESS:
-                    return None
-                return [
-                    self.view(channel, message),
-                    *channel.replies.get(message["ts"], []),
-                ]
+        message = channel.parent(ts)
+        if message is not None:
+            if message.get("subtype") in _THREADLESS:
+                return None
+            return [
+                self.view(channel, message),
+                *channel.replies.get(message["ts"], []),
+            ]
         for parent_ts, replies in channel.replies.items():
             if any(ts_micros(r["ts"]) == key for r in replies):
                 return self.thread(channel, parent_ts)
@@ -165,19 +184,23 @@ class Workspace:
     ) -> dict[str, Any]:
         """Post a message (or a reply when ``thread_ts`` is given); returns it."""
         channel = self._channel(channel_id)
-        ts = self._free_ts(channel, at or self.now)
+        self.version += 1
+        ts = self._free_ts(channel, at or self.now, thread_ts)
         message = self.message(user, text, ts, **extra)
         if thread_ts is None:
             channel.messages.append(message)
             channel.messages.sort(key=lambda m: ts_micros(m["ts"]))
             return message
-        parent = next(m for m in channel.messages if m["ts"] == thread_ts)
+        parent = channel.parent(thread_ts)
+        if parent is None:
+            raise KeyError(f"no parent {thread_ts} in #{channel.name}")
         message.update(thread_ts=thread_ts, parent_user_id=parent.get("user", ""))
         channel.replies.setdefault(thread_ts, []).append(message)
         channel.replies[thread_ts].sort(key=lambda m: ts_micros(m["ts"]))
         return message
 
     def edit(self, channel_id: str, ts: str, text: str, *, at: datetime) -> None:
+        self.version += 1
         message = self._find(self._channel(channel_id), ts)
         message["text"] = text
         message["edited"] = {"user": message.get("user", ""), "ts": format_ts(at)}
@@ -185,6 +208,7 @@ class Workspace:
     def delete(self, channel_id: str, ts: str) -> None:
         """Delete a message; a parent with replies becomes a tombstone, as in Slack."""
         channel = self._channel(channel_id)
+        self.version += 1
         for thread_ts, replies in channel.replies.items():
             if any(r["ts"] == ts for r in replies):
                 channel.replies[thread_ts] = [r for r in replies if r["ts"] != ts]
@@ -228,9 +252,9 @@ class Workspace:
 
     @staticmethod
     def _find(channel: FakeChannel, ts: str) -> dict[str, Any]:
-        for message in channel.messages:
-            if message["ts"] == ts:
-                return message
+        message = channel.parent(ts)
+        if message is not None:
+            return message
         for replies in channel.replies.values():
             for reply in replies:
                 if reply["ts"] == ts:
@@ -238,11 +262,12 @@ class Workspace:
         raise KeyError(f"no message {ts} in #{channel.name}")
 
     @staticmethod
-    def _free_ts(channel: FakeChannel, at: datetime) -> str:
-        taken = {ts_micros(m["ts"]) for m in channel.messages}
-        for replies in channel.replies.values():
-            taken.update(ts_micros(r["ts"]) for r in replies)
+    def _free_ts(channel: FakeChannel, at: datetime, thread_ts: str | None) -> str:
+        # Unique among the channel's parents and the thread's replies (a clash
+        # with another thread's reply, to the microsecond, is left to chance).
+        siblings = channel.replies.get(thread_ts, []) if thread_ts else []
+        taken = {ts_micros(r["ts"]) for r in siblings}
         micros = ts_micros(format_ts(at))
-        while micros in taken:
+        while micros in taken or channel.parent(format_ts(micros)) is not None:
             micros += 1
         return format_ts(micros)
