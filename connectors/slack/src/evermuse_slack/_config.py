@@ -115,7 +115,6 @@ class SlackConfig(BaseModel):
     max_server_error_retries: int = Field(2, ge=0, le=10)
     timeout_seconds: float = Field(30.0, gt=0, le=600)
 
-    refresh_days: int = Field(30, ge=0, le=3650)
     directory_max_age_minutes: float = Field(60.0, ge=0)
 
     export_path: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from evermuse_connectors.connector import (
     Completeness,
@@ -34,6 +34,9 @@ class SlackConnector(Connector[SlackConfig]):
         "or a workspace export."
     )
     api_pool = "slack_api"
+    # Late replies land on old parents: each tick re-runs this many windows (30
+    # days of daily windows), which costs history pages only when nothing changed.
+    default_refresh_windows = 30
 
     def extract(self, config: SlackConfig, ctx: ExtractContext) -> Iterator[RawItem]:
         if config.uses_export(ctx.window.end):
@@ -69,7 +72,3 @@ class SlackConnector(Connector[SlackConfig]):
         self, items: Iterable[RawItem], stats: ExtractStats
     ) -> Completeness | None:
         return thread_completeness(items, stats)
-
-    def refresh_horizon(self, config: SlackConfig) -> timedelta:
-        """How far back a refresh should re-run windows to catch late replies."""
-        return timedelta(days=config.refresh_days)
