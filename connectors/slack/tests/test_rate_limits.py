@@ -120,3 +120,21 @@ def test_a_429_slows_that_method_for_the_rest_of_the_process(harness: Harness) -
         configured * 0.8
     )
     assert api.limiter("conversations.history").limit.requests == configured
+
+
+def test_dropped_connections_are_retried(harness: Harness) -> None:
+    window = harness.window(2)
+    plain = harness.sync(window, source="plain")
+    harness.fake.reset_counts()
+    harness.fake.faults.dropped["conversations.history"] = 1
+    harness.fake.faults.dropped["conversations.replies"] = 1
+    result = harness.sync(window, source="dropped")
+    assert result.record_bytes() == plain.record_bytes()
+    assert harness.fake.faults.dropped == {
+        "conversations.history": 0,
+        "conversations.replies": 0,
+    }
+    assert (
+        result.stats.calls["conversations.history"]
+        == harness.fake.calls["conversations.history"]
+    )

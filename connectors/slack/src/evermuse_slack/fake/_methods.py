@@ -44,6 +44,8 @@ class Faults:
     # Method -> how many 429s to answer (besides any rate limit), and their wait.
     rate_limited: dict[str, int] = field(default_factory=dict)
     retry_after: int = 1
+    # Method -> how many requests to drop: the connection closes with no answer.
+    dropped: dict[str, int] = field(default_factory=dict)
     # Channel id -> the error history and replies answer for it.
     channel_errors: dict[str, str] = field(default_factory=dict)
     # conversations.replies repeats the parent at the top of every page.

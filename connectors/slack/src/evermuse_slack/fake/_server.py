@@ -154,6 +154,15 @@ class FakeSlack(FakeSource):
             self.rate_limited.clear()
             self.requests.clear()
 
+    def drop(self, method: str) -> bool:
+        """Whether to hang up on this request without answering (a fault)."""
+        with self._lock:
+            if self.faults.dropped.get(method, 0) > 0:
+                self.faults.dropped[method] -= 1
+                self.calls[method] += 1
+                return True
+            return False
+
     def handle(
         self, method: str, params: dict[str, str], authorization: str
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -228,6 +237,9 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 return
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             params.update(self._body())
+            if fake.drop(url.path[len("/api/") :]):
+                self.close_connection = True
+                return
             status, headers, body = fake.handle(
                 url.path[len("/api/") :], params, self.headers.get("Authorization", "")
             )
