@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,14 +106,15 @@ class SlackMethods:
         self,
         method: str,
         items: list[dict[str, Any]],
-        key: Callable[[dict[str, Any]], Any],
+        keys: list[Any],
         kind: str,
         params: Mapping[str, str],
         limit: int,
         *,
-        descending: bool = False,
+        to_key: Callable[[str], Any] = str,
     ) -> tuple[list[dict[str, Any]], str]:
-        """One page of ``items`` (sorted by ``key``) and the next cursor or ""."""
+        """One page of ``items`` and the next cursor or "". ``keys`` are the items'
+        sort keys, ascending; ``to_key`` maps a cursor's value onto them."""
         cursor = params.get("cursor", "")
         if method in self.faults.empty_pages:
             if not cursor or _uncursor(cursor)[0] != "empty":
@@ -128,22 +130,14 @@ class SlackMethods:
                 or (kind == "next_ts" and not is_ts(value))
             ):
                 raise SlackFail("invalid_cursor")
-            wanted = ts_micros(value) if kind == "next_ts" else value
-            start = next(
-                (
-                    i
-                    for i, item in enumerate(items)
-                    if (key(item) <= wanted if descending else key(item) >= wanted)
-                ),
-                len(items),
-            )
+            start = bisect.bisect_left(keys, to_key(value))
         page = items[start : start + limit]
         rest = items[start + limit :]
         if not rest:
             return page, ""
         if method in self.faults.repeat_cursor and cursor:
             return page, cursor
-        following = rest[0]["ts"] if kind == "next_ts" else str(key(rest[0]))
+        following = rest[0]["ts"] if kind == "next_ts" else str(rest[0]["id"])
         return page, _cursor(kind, following)
 
     def _readable(self, params: Mapping[str, str]) -> FakeChannel:
@@ -190,7 +184,12 @@ class SlackMethods:
             and (c.kind == "public_channel" or (c.bot_member and bot in c.members))
         ]
         page, following = self._page(
-            "conversations.list", shown, lambda c: c["id"], "next_id", params, limit
+            "conversations.list",
+            shown,
+            [c["id"] for c in shown],
+            "next_id",
+            params,
+            limit,
         )
         return {
             "ok": True,
@@ -198,8 +197,9 @@ class SlackMethods:
             "response_metadata": {"next_cursor": following},
         }
 
-    def _bounds(self, params: Mapping[str, str]) -> Callable[[dict[str, Any]], bool]:
-        inclusive = params.get("inclusive", "") in _TRUE
+    @staticmethod
+    def _bounds(params: Mapping[str, str]) -> tuple[int | None, int | None, bool]:
+        """``oldest``, ``latest`` (epoch micros or None) and ``inclusive``."""
         bounds = []
         for name, error in (
             ("oldest", "invalid_ts_oldest"),
@@ -209,33 +209,30 @@ class SlackMethods:
             if raw and not is_ts(raw):
                 raise SlackFail(error)
             bounds.append(ts_micros(raw) if raw else None)
-        oldest, latest = bounds
-
-        def inside(message: dict[str, Any]) -> bool:
-            ts = ts_micros(message["ts"])
-            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
-                return False
-            return latest is None or ts < latest or (ts == latest and inclusive)
-
-        return inside
+        return bounds[0], bounds[1], params.get("inclusive", "") in _TRUE
 
     def conversations_history(self, params: dict[str, str]) -> dict[str, Any]:
         channel = self._readable(params)
-        inside = self._bounds(params)
+        oldest, latest, inclusive = self._bounds(params)
         # The 2025 limit for non-Marketplace apps: default and maximum both 15.
         cap = 15 if self.limited else 0
         limit = _limit(
             params, default=15 if self.limited else 100, maximum=999, cap=cap
         )
-        shown = [m for m in self.ws.history(channel) if inside(m)]
+        messages, keys = self.ws.history_index(channel)
+        # Newest first, so the keys are negated micros: [-latest, -oldest].
+        side = bisect.bisect_left if inclusive else bisect.bisect_right
+        other = bisect.bisect_right if inclusive else bisect.bisect_left
+        low = 0 if latest is None else side(keys, -latest)
+        high = len(keys) if oldest is None else other(keys, -oldest)
         page, following = self._page(
             "conversations.history",
-            shown,
-            lambda m: ts_micros(m["ts"]),
+            messages[low:high],
+            keys[low:high],
             "next_ts",
             params,
             limit,
-            descending=True,
+            to_key=lambda v: -ts_micros(v),
         )
         body: dict[str, Any] = {
             "ok": True,
@@ -258,7 +255,14 @@ class SlackMethods:
         thread = self.ws.thread(channel, ts) if is_ts(ts) else None
         if thread is None:
             raise SlackFail("thread_not_found")
-        inside = self._bounds(params)
+        oldest, latest, inclusive = self._bounds(params)
+
+        def inside(message: dict[str, Any]) -> bool:
+            ts = ts_micros(message["ts"])
+            above = oldest is None or ts > oldest or (inclusive and ts == oldest)
+            below = latest is None or ts < latest or (inclusive and ts == latest)
+            return above and below
+
         parent, replies = thread[0], [m for m in thread[1:] if inside(m)]
         cap = 15 if self.limited else 0
         limit = _limit(
@@ -268,10 +272,11 @@ class SlackMethods:
         page, following = self._page(
             "conversations.replies",
             items,
-            lambda m: ts_micros(m["ts"]),
+            [ts_micros(m["ts"]) for m in items],
             "next_ts",
             params,
             limit,
+            to_key=ts_micros,
         )
         if self.faults.parent_on_every_page and page and page[0]["ts"] != parent["ts"]:
             page = [parent, *page]
@@ -328,7 +333,7 @@ class SlackMethods:
         limit = _limit(params, default=0, maximum=1000)
         members = sorted((self._user(u) for u in self.ws.users), key=lambda u: u["id"])
         page, following = self._page(
-            "users.list", members, lambda u: u["id"], "next_id", params, limit
+            "users.list", members, [u["id"] for u in members], "next_id", params, limit
         )
         return {
             "ok": True,

@@ -41,7 +41,9 @@ class FakeChannel:
     # served without scanning it for every request.
     _by_ts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     _indexed: int = field(default=-1, repr=False)
-    _history: tuple[int, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _history: tuple[int, list[dict[str, Any]], list[int]] | None = field(
+        default=None, repr=False
+    )
 
     def parent(self, ts: str) -> dict[str, Any] | None:
         """The top-level message with this ts, if any."""
@@ -135,17 +137,24 @@ class Workspace:
 
     def history(self, channel: FakeChannel) -> list[dict[str, Any]]:
         """Top-level messages and broadcast replies, newest first."""
+        return self.history_index(channel)[0]
+
+    def history_index(
+        self, channel: FakeChannel
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """:meth:`history` and its negated ts in micros (ascending, for bisect)."""
         cached = channel._history
         if cached is not None and cached[0] == self.version:
-            return cached[1]
+            return cached[1], cached[2]
         shown = [self.view(channel, m) for m in channel.messages]
         for replies in channel.replies.values():
             shown.extend(
                 dict(r) for r in replies if r.get("subtype") == "thread_broadcast"
             )
         shown.sort(key=lambda m: -ts_micros(m["ts"]))
-        channel._history = (self.version, shown)
-        return shown
+        keys = [-ts_micros(m["ts"]) for m in shown]
+        channel._history = (self.version, shown, keys)
+        return shown, keys
 
     def thread(self, channel: FakeChannel, ts: str) -> list[dict[str, Any]] | None:
         """The parent and its replies, oldest first; None if ``ts`` is no message."""
