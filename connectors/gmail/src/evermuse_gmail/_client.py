@@ -75,6 +75,14 @@ class CallCounter:
     threads_gone: int = 0
     threads_failed: int = 0
     mailboxes_failed: int = 0
+    attachments_downloaded: int = 0
+    attachments_inline: int = 0
+    attachments_reused: int = 0
+    attachments_not_staged: int = 0
+    attachments_failed: int = 0
+    attachment_bytes: int = 0
+    attachment_units: int = 0
+    attachment_round_trips: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, n: int = 1) -> None:
@@ -312,11 +320,11 @@ class MailboxClient:
         for thread_id in ids:
             request = threads.get(userId=self.user_id, id=thread_id, format="full")
             batch.add(request, request_id=thread_id)
-        self._fresh_token()
+        self.fresh_token()
         self.caller.spend(THREADS_GET_UNITS * len(ids))
         self.caller.ctx.count_call("batch")
         self.caller.ctx.count_call("threads.get", len(ids))
-        whole = self._execute(batch)
+        whole = self.execute_batch(batch)
         for thread_id in ids:
             if thread_id not in outcome.threads and thread_id not in outcome.problems:
                 outcome.problems[thread_id] = whole or Problem(
@@ -324,11 +332,12 @@ class MailboxClient:
                 )
         return outcome
 
-    def _fresh_token(self) -> None:
+    def fresh_token(self, *, force: bool = False) -> None:
+        """Refresh the token now if it has expired (or if ``force``)."""
         # BatchHttpRequest refreshes an expired token through a new httplib2.Http
         # that it never closes (a leaked socket per refresh); refreshing here goes
         # through this client's own connection instead.
-        if self.credentials.valid:
+        if self.credentials.valid and not force:
             return
         try:
             refresh = self.credentials.refresh
@@ -341,7 +350,7 @@ class MailboxClient:
                 self.caller.settle(problem, 1, what="the token refresh")
             # Otherwise the batch request tries to refresh once more by itself.
 
-    def _execute(self, batch: BatchHttpRequest) -> Problem | None:
+    def execute_batch(self, batch: BatchHttpRequest) -> Problem | None:
         """Send the batch; the problem of the whole request, if it failed."""
         try:
             batch.execute()

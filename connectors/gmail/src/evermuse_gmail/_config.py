@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from evermuse_connectors.connector import EnvVarName
 
 __all__ = [
+    "ATTACHMENT_UNITS",
+    "THREADS_GET_UNITS",
     "AuthorizedUserAuth",
     "DirectoryMailboxes",
     "GmailConfig",
@@ -35,6 +37,8 @@ Category = Literal["promotions", "social", "updates", "forums", "primary"]
 # The quota cost of one threads.get (the official table row was cut off; several
 # copies of it agree on 10 units).
 THREADS_GET_UNITS = 10
+# messages.attachments.get, from Google's quota table.
+ATTACHMENT_UNITS = 5
 
 
 def check_endpoint(url: str, *, what: str) -> str:
@@ -138,6 +142,14 @@ class GmailConfig(_Model):
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_body_chars: int = Field(default=20_000, ge=100)
     max_record_chars: int = Field(default=1_000_000, ge=10_000)
+    attachment_stream_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description=(
+            "attachments Gmail announces as larger than this are downloaded one at "
+            "a time and decoded as they arrive; smaller ones ride in batch requests"
+        ),
+    )
 
     @field_validator("mailboxes")
     @classmethod

@@ -20,6 +20,7 @@ from evermuse_connectors.errors import RecordError, shorten
 from evermuse_gmail._config import GmailConfig
 from evermuse_gmail._extract import extract_window
 from evermuse_gmail._normalise import THREAD_KIND, normalise_thread
+from evermuse_gmail._staging import ATTACHMENT_SKIP
 
 __all__ = ["GmailConnector"]
 
@@ -68,7 +69,8 @@ class GmailConnector(Connector[GmailConfig]):
     def completeness(
         self, items: Iterable[RawItem], stats: ExtractStats
     ) -> Completeness | None:
-        """Every listed thread fetched, or reported with the reason it was not."""
+        """Every listed thread fetched, or reported with the reason it was not,
+        and every file the policy allowed staged (when there is a store)."""
         notes = stats.notes
         if "threads_listed" not in notes:
             return None
@@ -79,10 +81,14 @@ class GmailConnector(Connector[GmailConfig]):
         failed_mailboxes = int(notes.get("mailboxes_failed", 0))
         accounted = threads + dropped + gone
         reasons = [f"{s.item_id}: {s.reason}" for s in stats.skipped]
+        files_failed = sum(
+            1 for s in stats.skipped if s.item_id.startswith(ATTACHMENT_SKIP)
+        )
         passed = (
             accounted == listed
             and failed_mailboxes == 0
-            and (len(stats.skipped) == gone)
+            and (len(stats.skipped) - files_failed == gone)
+            and files_failed == 0
         )
         description = (
             f"{threads} of {listed} listed thread(s) stored; {dropped} duplicate "
@@ -90,6 +96,11 @@ class GmailConnector(Connector[GmailConfig]):
         )
         if failed_mailboxes:
             description += f"; {failed_mailboxes} mailbox(es) could not be read"
+        if files_failed:
+            description += (
+                f"; {files_failed} attachment(s) could not be staged (the next run "
+                "tries again)"
+            )
         if not passed and accounted != listed and not reasons:
             description += "; some listed threads are missing without a reason"
         return Completeness(
@@ -101,6 +112,7 @@ class GmailConnector(Connector[GmailConfig]):
                 "duplicates_dropped": dropped,
                 "deleted": gone,
                 "mailboxes_failed": failed_mailboxes,
+                "attachments_failed": files_failed,
                 "skipped": reasons[:50],
             },
         )

@@ -7,6 +7,9 @@ with a quota budget each; a mailbox whose credentials are refused is reported wi
 since the window's previous extract is taken from the stored copy, not fetched.
 The copy of a conversation that another mailbox already gave (a colleague in CC)
 is dropped when it holds no message the other copy lacked (see ``_copies``).
+With an attachment store, each fetched batch of threads has its files staged
+before it is handed on (see ``_staging``); an unchanged thread keeps the files its
+stored copy staged, with URLs re-signed when they are about to expire.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStore
 from evermuse_connectors.connector import ExtractContext, RawItem, Window
+from evermuse_gmail._attached import FILES
 from evermuse_gmail._auth import CredentialSource
 from evermuse_gmail._client import (
     DIRECTORY_HINT,
@@ -31,9 +36,17 @@ from evermuse_gmail._client import (
 from evermuse_gmail._config import GmailConfig, ServiceAccountAuth
 from evermuse_gmail._copies import Copies
 from evermuse_gmail._directory import directory_mailboxes
+from evermuse_gmail._download import Downloader
 from evermuse_gmail._fanin import fan_in
 from evermuse_gmail._normalise import THREAD_KIND
 from evermuse_gmail._retry import Problem
+from evermuse_gmail._staging import (
+    POLICY_MARK,
+    StagedIndex,
+    Stager,
+    fingerprint,
+    reusable,
+)
 
 __all__ = ["extract_window", "window_query"]
 
@@ -63,6 +76,28 @@ class _Reused:
 
 
 @dataclass
+class _Staging:
+    """The attachment store of this extract, its policy, and what is staged."""
+
+    store: AttachmentStore
+    policy: AttachmentPolicy
+    index: StagedIndex
+    mark: str
+
+    @classmethod
+    def of(cls, ctx: ExtractContext) -> _Staging | None:
+        if ctx.attachments is None:
+            return None
+        policy = ctx.attachment_policy or AttachmentPolicy()
+        return cls(
+            store=ctx.attachments,
+            policy=policy,
+            index=StagedIndex(ctx.attachments),
+            mark=fingerprint(policy, ctx.attachments),
+        )
+
+
+@dataclass
 class _Run:
     """What every mailbox of one extract shares."""
 
@@ -72,6 +107,7 @@ class _Run:
     query: str
     previous: dict[str, str]
     known_copies: dict[str, str]
+    staging: _Staging | None = None
     counter: CallCounter = field(default_factory=CallCounter)
     still_copies: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,6 +135,7 @@ class _Mailbox:
         self.run = run
         self.mailbox = mailbox
         self.label = mailbox or "the authorized user's mailbox"
+        self.stager: Stager | None = None
 
     def __call__(self) -> Iterator[list[RawItem] | _Reused]:
         try:
@@ -117,16 +154,41 @@ class _Mailbox:
             config=run.config,
             caller=run.caller(self.label, self.mailbox),
         )
+        self.stager = self._stager(client)
         try:
             yield from self._list_and_fetch(client)
         finally:
+            if self.stager is not None:
+                self.stager.downloader.close()
             client.close()
+
+    def _stager(self, client: MailboxClient) -> Stager | None:
+        run, staging = self.run, self.run.staging
+        if staging is None:
+            return None
+        downloader = Downloader(
+            client,
+            staging.store,
+            max_bytes=staging.policy.max_bytes,
+            stream_above=run.config.attachment_stream_bytes,
+        )
+        return Stager(
+            mailbox=self.mailbox or "me",
+            downloader=downloader,
+            index=staging.index,
+            policy=staging.policy,
+            mark=staging.mark,
+            ctx=run.ctx,
+            counter=run.counter,
+        )
 
     def _list_and_fetch(
         self, client: MailboxClient
     ) -> Iterator[list[RawItem] | _Reused]:
         run = self.run
         address = self.mailbox or self._own_address(client)
+        if self.stager is not None:
+            self.stager.mailbox = address  # the raw items' name for the mailbox
         pending: deque[tuple[str, int]] = deque()
         listed: set[str] = set()
         reused: list[str] = []
@@ -196,6 +258,8 @@ class _Mailbox:
             self._give_up(item_id, problem, attempts + 1)
         pending.extendleft(reversed(retry))
         run.counter.add("retried_parts", len(retry))
+        if self.stager is not None and items:
+            items = self.stager.stage(items)
         logger.info(
             "%s: batch of %d thread(s): %d fetched, %d to retry",
             self.label,
@@ -225,14 +289,25 @@ class _Mailbox:
         )
 
 
-def _previous_history(ctx: ExtractContext) -> dict[str, str]:
+def _previous_history(ctx: ExtractContext, staging: _Staging | None) -> dict[str, str]:
+    """The historyId of each thread whose stored copy may be re-used as it is.
+
+    With a store, the staged files of every stored copy are remembered (a grown
+    thread's earlier files need no new download), and a copy staged under another
+    policy or store, or with a file a new try may stage, is fetched again.
+    """
     index: dict[str, str] = {}
     try:
         for item in ctx.previous_items():
             thread = item.data.get("thread")
             history = thread.get("historyId") if isinstance(thread, dict) else None
-            if item.kind == THREAD_KIND and history:
-                index[item.id] = str(history)
+            if item.kind != THREAD_KIND or not history:
+                continue
+            if staging is not None:
+                staging.index.remember_item(item)
+                if not reusable(item, staging.mark):
+                    continue
+            index[item.id] = str(history)
     except Exception as exc:  # a damaged earlier copy must not stop a fresh one
         logger.warning("previous raw items unreadable (%s); fetching all", exc)
         return {}
@@ -263,13 +338,15 @@ def _copies_state(window: Window) -> str:
 def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem]:
     """Every thread with a message in ``ctx.window``, one raw item at a time."""
     known = ctx.store.get_state(ctx.source, _copies_state(ctx.window))
+    staging = _Staging.of(ctx)
     run = _Run(
         config=config,
         ctx=ctx,
         credentials=CredentialSource(config.auth, ctx),
         query=window_query(config, ctx.window),
-        previous=_previous_history(ctx),
+        previous=_previous_history(ctx, staging),
         known_copies={str(k): str(v) for k, v in known.items()},
+        staging=staging,
     )
     mailboxes = _mailboxes(run)
     copies = Copies()
@@ -288,7 +365,7 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
             if copies.offer(item):
                 yield item
     reused_count = len(reused)
-    yield from _reuse(ctx, reused, copies)
+    yield from _reuse(ctx, reused, copies, staging)
     yield from copies.leftovers()
     # Remember the dropped copies, so that a re-run need not fetch them again.
     dropped = {**run.still_copies, **copies.dropped}
@@ -296,17 +373,30 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
     _report(run, mailboxes, fetched, reused_count, len(dropped))
 
 
-def _reuse(ctx: ExtractContext, reused: set[str], copies: Copies) -> Iterator[RawItem]:
+def _reuse(
+    ctx: ExtractContext, reused: set[str], copies: Copies, staging: _Staging | None
+) -> Iterator[RawItem]:
     if not reused:
         return
     for item in ctx.previous_items():
         if item.id in reused:
             reused.discard(item.id)
             if copies.offer(item):
-                yield item
+                yield _restaged(item, staging)
     for item_id in sorted(reused):
         # Another run of this window replaced the stored copy while this one ran.
         ctx.skip(item_id, "unchanged, but its stored copy vanished; re-run the window")
+
+
+def _restaged(item: RawItem, staging: _Staging | None) -> RawItem:
+    """A stored copy as this run would stage it: URLs fresh, or no files at all
+    when the source no longer has a store."""
+    if staging is not None:
+        return staging.index.refreshed(item)
+    if FILES not in item.data and POLICY_MARK not in item.data:
+        return item
+    data = {k: v for k, v in item.data.items() if k not in (FILES, POLICY_MARK)}
+    return RawItem(item.id, item.kind, data)
 
 
 def _report(
@@ -330,6 +420,17 @@ def _report(
             "rate_limited": counter.rate_limited,
         }
     )
+    if run.staging is not None:
+        run.ctx.stats.notes["attachments"] = {
+            "downloaded": counter.attachments_downloaded,
+            "from_inline_data": counter.attachments_inline,
+            "reused": counter.attachments_reused,
+            "not_staged": counter.attachments_not_staged,
+            "failed": counter.attachments_failed,
+            "bytes_downloaded": counter.attachment_bytes,
+            "quota_units": counter.attachment_units,
+            "round_trips": counter.attachment_round_trips,
+        }
     logger.info(
         "%s: %d thread(s) listed in %d mailbox(es), %d fetched, %d reused, "
         "%d duplicate(s) dropped, %d round trip(s), %d quota unit(s)",

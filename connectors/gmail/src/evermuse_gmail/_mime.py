@@ -13,8 +13,9 @@ The walk:
 - ``message/rfc822``: a forwarded message, read recursively (Gmail nests its parts;
   a server that sends it raw gets it parsed by the stdlib ``email`` package);
 - ``text/calendar``: an invite, parsed into a few fields;
-- anything with a filename, or not text: attachment metadata only. Gmail serves
-  attachment bytes only with the user's credentials, which Evermuse does not hold.
+- anything with a filename, or not text: an attachment. Its metadata goes into the
+  record's data, and a :class:`FilePart` says where its bytes are (inline in
+  ``body.data``, or behind ``body.attachmentId``), so that extract can stage it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,28 @@ from evermuse_gmail._charset import (
 )
 from evermuse_gmail._html import html_charset, html_to_text
 
-__all__ = ["Body", "Forwarded", "extract_body", "header_map"]
+__all__ = ["Body", "FilePart", "Forwarded", "extract_body", "file_parts", "header_map"]
 
 _MAX_DEPTH = 24
 _TEXT_BODIES = ("text/plain", "text/html")
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One file of a message, and where Gmail put its bytes.
+
+    ``ref`` is the part's place in the message (Gmail's ``partId``), the same in
+    every fetch and every mailbox's copy; the attachment id is not: Gmail hands
+    out a new one each time the message is read.
+    """
+
+    ref: str
+    filename: str | None
+    mime_type: str
+    size: int | None
+    inline: bool
+    attachment_id: str | None = field(default=None, repr=False)
+    data: str | None = field(default=None, repr=False)  # base64url, when inline
 
 
 @dataclass
@@ -60,6 +79,7 @@ class Body:
     forwarded: list[Forwarded] = field(default_factory=list)
     calendar: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    files: list[FilePart] = field(default_factory=list)  # forwarded ones included
 
 
 def header_map(part: Mapping[str, Any]) -> dict[str, str]:
@@ -108,8 +128,13 @@ def _size(part: Mapping[str, Any]) -> int | None:
 
 
 class _Walker:
-    def __init__(self, body: Body) -> None:
+    """Walks a payload; ``read_text`` False finds the files only (extract's walk,
+    which must classify parts exactly as normalise's does, minus the decoding)."""
+
+    def __init__(self, body: Body, *, read_text: bool = True, prefix: str = "") -> None:
         self.body = body
+        self.read_text = read_text
+        self.prefix = prefix
 
     def walk(self, part: Mapping[str, Any], depth: int, *, text: bool) -> None:
         if depth > _MAX_DEPTH:
@@ -164,8 +189,15 @@ class _Walker:
         if inner is None:
             return
         forwarded = Body()
-        _Walker(forwarded).walk(inner, depth + 1, text=True)
+        # Parts parsed from raw bytes number themselves from scratch: their refs
+        # get the forward's own ref in front, so they cannot clash with Gmail's.
+        numbered = isinstance(inner.get("partId"), str) and bool(inner.get("partId"))
+        prefix = self.prefix if children and numbered else f"{self._ref(part)}~"
+        _Walker(forwarded, read_text=self.read_text, prefix=prefix).walk(
+            inner, depth + 1, text=True
+        )
         self.body.forwarded.append(Forwarded(header_map(inner), forwarded))
+        self.body.files.extend(forwarded.files)
 
     def _leaf(
         self,
@@ -186,7 +218,7 @@ class _Walker:
             if not (mime == "text/x-amp-html" and not named):
                 self._attachment(part, headers, mime)
             return
-        if text:
+        if text and self.read_text:
             self._text(data, headers, mime)
 
     def _text(self, data: bytes, headers: Mapping[str, str], mime: str) -> None:
@@ -226,7 +258,7 @@ class _Walker:
         data = _data(part)
         if named:
             self._attachment(part, headers, "text/calendar")
-        if data is None:
+        if data is None or not self.read_text:
             return
         decoded, _ = decode_text(
             data, content_param(headers.get("content-type"), "charset")
@@ -249,6 +281,28 @@ class _Walker:
         )
         if meta not in self.body.attachments:
             self.body.attachments.append(meta)
+        body = part.get("body")
+        body = body if isinstance(body, Mapping) else {}
+        attachment_id = body.get("attachmentId")
+        data = body.get("data")
+        self.body.files.append(
+            FilePart(
+                ref=self._ref(part),
+                filename=meta["filename"],
+                mime_type=mime,
+                size=meta["size"],
+                inline=meta["inline"],
+                attachment_id=attachment_id if isinstance(attachment_id, str) else None,
+                data=data if isinstance(data, str) and data else None,
+            )
+        )
+
+    def _ref(self, part: Mapping[str, Any]) -> str:
+        part_id = part.get("partId")
+        if isinstance(part_id, str) and part_id:
+            return self.prefix + part_id
+        # No partId (not Gmail's shape): the order of the files is stable instead.
+        return f"{self.prefix}#{len(self.body.files)}"
 
 
 def _best_alternative(
@@ -313,6 +367,13 @@ def extract_body(payload: Mapping[str, Any]) -> Body:
     body = Body()
     _Walker(body).walk(payload, 0, text=True)
     return body
+
+
+def file_parts(payload: Mapping[str, Any]) -> list[FilePart]:
+    """The files of one message payload, without decoding any text (cheap)."""
+    body = Body()
+    _Walker(body, read_text=False).walk(payload, 0, text=True)
+    return body.files
 
 
 def payload_of_message(message: Message, part_id: str = "") -> dict[str, Any]:

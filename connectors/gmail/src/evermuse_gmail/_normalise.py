@@ -22,6 +22,7 @@ from evermuse_gmail._addresses import (
     parse_addresses,
     participant,
 )
+from evermuse_gmail._attached import FILES, Attached
 from evermuse_gmail._config import GmailConfig
 from evermuse_gmail._identity import (
     message_time,
@@ -29,7 +30,7 @@ from evermuse_gmail._identity import (
     thread_identity,
     written_at,
 )
-from evermuse_gmail._mime import Body, Forwarded, extract_body, header_map
+from evermuse_gmail._mime import Body, FilePart, Forwarded, extract_body, header_map
 from evermuse_gmail._quotes import split_text
 
 __all__ = ["CONNECTOR_TAG", "THREAD_KIND", "normalise_thread"]
@@ -86,8 +87,9 @@ def _forwarded_json(forwarded: Forwarded, limit: int) -> dict[str, Any]:
 
 def _message_json(
     message: Mapping[str, Any], limit: int
-) -> tuple[dict[str, Any], list[Address]]:
-    """A message as record data, and every address in its From, To and Cc."""
+) -> tuple[dict[str, Any], list[Address], list[FilePart]]:
+    """A message as record data, every address in its From, To and Cc, and its
+    files."""
     payload = message.get("payload")
     if not isinstance(payload, Mapping):
         payload = {}
@@ -115,7 +117,7 @@ def _message_json(
     out["forwarded"] = [_forwarded_json(f, limit) for f in body.forwarded]
     out["calendar"] = body.calendar
     out["decoding_notes"] = body.notes[:5]
-    return out, everyone
+    return out, everyone, body.files
 
 
 def _participants(addresses: list[Address], internal: list[str]) -> list[Participant]:
@@ -214,10 +216,13 @@ def normalise_thread(
     internal = _internal_domains(config, mailbox)
     rendered: list[dict[str, Any]] = []
     addresses: list[Address] = []
+    attached = Attached(item.data.get(FILES))
     for message in messages:
-        data_of_message, seen = _message_json(message, config.max_body_chars)
+        data_of_message, seen, files = _message_json(message, config.max_body_chars)
         rendered.append(data_of_message)
         addresses += seen
+        for part in files:
+            attached.add(str(message.get("id") or ""), part)
     data: dict[str, Any] = {
         "subject": rendered[0]["subject"],
         "message_count": len(rendered),
@@ -225,6 +230,8 @@ def normalise_thread(
         "last_message_at": rendered[-1]["date"],
         "messages": rendered,
     }
+    if attached.not_staged:
+        data["attachments_not_staged"] = attached.not_staged
     _fit(data, config.max_record_chars)
     people = _participants(addresses, internal)
     tags = list(dict.fromkeys([*ctx.routing.tags, CONNECTOR_TAG]))[:200]
@@ -239,6 +246,7 @@ def normalise_thread(
             nature=ctx.routing.nature,
             data=data,
             participants=people or None,
+            attachments=attached.attachments or None,
             tags=tags,
             pii=_pii(data, people),
         )

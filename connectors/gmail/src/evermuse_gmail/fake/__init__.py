@@ -69,7 +69,12 @@ class FakeGmail(FakeSource):
         quota_units: int = 60_000,
         quota_seconds: float = 60.0,
         mailboxes: tuple[str, ...] = (SUPPORT.email, ALICE.email),
+        inline_attachment_bytes: int = 0,
     ) -> None:
+        """``inline_attachment_bytes``: files up to this size come with their data
+        in the payload rather than an attachment id (Gmail does that for small
+        parts; the threshold is not published, so by default every file has an
+        id)."""
         self.now = now or datetime.now(UTC)
         self.workspace: Workspace = generate(
             seed=seed,
@@ -78,7 +83,10 @@ class FakeGmail(FakeSource):
             conversations_per_day=conversations_per_day,
         )
         users = {*self.workspace.users, ADMIN, SUSPENDED}
-        self.mailboxes = {address: Mailbox(address) for address in sorted(users)}
+        self.mailboxes = {
+            address: Mailbox(address, inline_bytes=inline_attachment_bytes)
+            for address in sorted(users)
+        }
         for delivery in self.workspace.deliveries:
             self.mailboxes[delivery.mailbox].add(delivery)
         self.quota = QuotaMeter(quota_units, quota_seconds)

@@ -4,8 +4,10 @@ Gmail's ``format=full`` payload is reproduced from the raw bytes: the MIME tree 
 JSON parts (``partId`` "", "0", "0.1"...), header values unfolded and with RFC 2047
 words decoded, text parts' bytes with the transfer encoding removed but the charset
 kept, base64url-encoded in ``body.data``; parts with a filename and non-text parts
-get an ``attachmentId`` instead, served by ``messages.attachments.get``. A
-``message/rfc822`` part holds the forwarded message as its one child part.
+get an ``attachmentId`` instead, served by ``messages.attachments.get`` (or, when
+no larger than the mailbox's ``inline_bytes``, their data inline). As in Gmail, the
+attachment ids change every time a message is read; every id handed out stays
+valid. A ``message/rfc822`` part holds the forwarded message as its one child part.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ class StoredMessage:
     labels: list[str]
     history_id: int
     raw: bytes
+    inline_bytes: int = 0
     attachments: dict[str, bytes] = field(default_factory=dict)
+    reads: int = 0
     _parsed: Message | None = None
     _payload: dict[str, Any] | None = None
     _search: dict[str, str] | None = None
@@ -73,9 +77,30 @@ class StoredMessage:
         return self._parsed
 
     def payload(self) -> dict[str, Any]:
+        """The payload as first rendered (its attachment ids stay valid)."""
         if self._payload is None:
             self._payload = self._part(self.parsed, "")
         return self._payload
+
+    def served_payload(self) -> dict[str, Any]:
+        """The payload with attachment ids of its own, as each read gets."""
+        template = self.payload()
+        self.reads += 1
+        return self._reissued(template)
+
+    def _reissued(self, part: dict[str, Any]) -> dict[str, Any]:
+        body = part.get("body") or {}
+        if "parts" in part:
+            return {**part, "parts": [self._reissued(p) for p in part["parts"]]}
+        if "attachmentId" not in body:
+            return part
+        fresh = self._attachment_id(part["partId"], self.reads)
+        self.attachments[fresh] = self.attachments[body["attachmentId"]]
+        return {**part, "body": {**body, "attachmentId": fresh}}
+
+    def _attachment_id(self, part_id: str, read: int) -> str:
+        digest = hashlib.sha256(f"{self.id}:{part_id}:{read}".encode()).digest()
+        return "ANGjdJ" + _b64url(digest).rstrip("=")
 
     def _part(self, part: Message, part_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,9 +121,9 @@ class StoredMessage:
             return out
         data = part.get_payload(decode=True)
         data = data if isinstance(data, bytes) else b""
-        if out["filename"] or not out["mimeType"].startswith("text/"):
-            digest = hashlib.sha256(f"{self.id}:{part_id}".encode()).digest()
-            attachment_id = "ANGjdJ" + _b64url(digest).rstrip("=")
+        named = out["filename"] or not out["mimeType"].startswith("text/")
+        if named and len(data) > self.inline_bytes:
+            attachment_id = self._attachment_id(part_id, 0)
             self.attachments[attachment_id] = data
             out["body"] = {"attachmentId": attachment_id, "size": len(data)}
         else:
@@ -163,15 +188,16 @@ class StoredMessage:
                 "body": {"size": 0},
             }
             return out
-        out["payload"] = payload
+        out["payload"] = self.served_payload()
         return out
 
 
 class Mailbox:
     """One user's messages, grouped into threads as Gmail would hold them."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, inline_bytes: int = 0) -> None:
         self.address = address
+        self.inline_bytes = inline_bytes
         self.messages: dict[str, StoredMessage] = {}
         self.threads: dict[str, list[StoredMessage]] = {}
         self._by_conversation: dict[str, str] = {}
@@ -188,6 +214,7 @@ class Mailbox:
             labels=list(delivery.labels),
             history_id=self._history,
             raw=delivery.raw,
+            inline_bytes=self.inline_bytes,
         )
         self.messages[message_id] = stored
         self.threads.setdefault(thread_id, []).append(stored)
