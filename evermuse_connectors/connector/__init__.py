@@ -23,6 +23,7 @@ from evermuse_connectors.connector._http import (
     parse_retry_after,
     redact_url,
 )
+from evermuse_connectors.connector._normalise import NormaliseFailure, normalise_items
 from evermuse_connectors.connector._ratelimit import RateLimit, RateLimiter
 from evermuse_connectors.connector._secrets import EnvVarName, resolve_secret
 
@@ -37,6 +38,7 @@ __all__ = [
     "FakeSource",
     "HttpSession",
     "NormaliseContext",
+    "NormaliseFailure",
     "RateLimit",
     "RateLimiter",
     "RawItem",
@@ -45,6 +47,7 @@ __all__ = [
     "Skip",
     "Window",
     "discover_connectors",
+    "normalise_items",
     "parse_retry_after",
     "redact_url",
     "resolve_secret",

@@ -133,7 +133,7 @@ class Batcher:
         *,
         max_records: int = MAX_BATCH_RECORDS,
         max_bytes: int = MAX_BATCH_BYTES,
-        spill_bytes: int = 8 * 1024 * 1024,
+        spill_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         if not 1 <= max_records <= MAX_BATCH_RECORDS:
             raise ValueError(f"max_records must be 1..1000, got {max_records}")
@@ -153,44 +153,39 @@ class Batcher:
         """Batches in deterministic order; input is consumed as it streams."""
         current: Batch | None = None
         previous: bytes | None = None
+        previous_prefix = b""
+        group = b""
         for entry in self._sorted(self._encode(records)):
-            prefix, line = entry.rsplit(_SEP, 1)
             if entry == previous:
                 self.duplicates += 1  # the very same record twice: send it once
                 continue
-            if previous is not None and prefix == previous.rsplit(_SEP, 1)[0]:
+            previous = entry
+            prefix, line = entry.rsplit(_SEP, 1)
+            record_type, product_id, identity = prefix.split(_SEP)
+            if prefix == previous_prefix:
                 self.conflicts += 1
                 logger.warning(
                     "two different records share the identity %s; both are sent and "
                     "Evermuse keeps the one later in the batch",
-                    prefix.split(_SEP)[2].decode(errors="replace")[:200],
+                    identity.decode(errors="replace")[:200],
                 )
-            previous = entry
-            record_type, product_id, identity = (
-                part.decode() for part in prefix.split(_SEP)
-            )
-            if current is not None and not self._fits(
-                current, record_type, product_id, line
+            previous_prefix = prefix
+            this_group = prefix[: len(record_type) + len(product_id) + 1]
+            if current is not None and (
+                this_group != group
+                or len(current) >= self.max_records
+                or current.size + len(line) + 1 > self.max_bytes
             ):
                 yield current
                 current = None
             if current is None:
-                current = Batch(record_type, product_id)
+                group = this_group
+                current = Batch(record_type.decode(), product_id.decode())
             current.lines.append(line)
-            current.identities.append(identity)
+            current.identities.append(identity.decode())
             current.size += len(line) + 1
         if current is not None:
             yield current
-
-    def _fits(
-        self, batch: Batch, record_type: str, product_id: str, line: bytes
-    ) -> bool:
-        return (
-            batch.record_type == record_type
-            and batch.product_id == product_id
-            and len(batch) < self.max_records
-            and batch.size + len(line) + 1 <= self.max_bytes
-        )
 
     def _encode(
         self, records: Iterable[Record | dict[str, Any] | bytes]
