@@ -11,6 +11,8 @@ peak RSS is measured separately:
 - baseline: the same records as plain dicts, stdlib json.dumps of 1,000-record chunks
   posted one by one with plain httpx.
 
+The sink runs in a third process, so each sender's peak RSS is its own.
+
 Prints records/s, MB/s, the time ratio and peak RSS of each. The records are
 generated lazily in both runs, so RSS shows what the sender holds, not the input.
 """
@@ -26,6 +28,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -73,12 +76,15 @@ class Sink(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers["content-length"])
         remaining = length
+        lines = 0
         while remaining:
-            remaining -= len(self.rfile.read(min(remaining, 1 << 20)))
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            remaining -= len(chunk)
+            lines += chunk.count(b"\n")
         body = (
             b'{"batchId":"b","acceptedCount":%d,"rejectedCount":0,"totalErrorCount":0}'
         )
-        count = int(self.headers.get("x-count", "0"))
+        count = int(self.headers.get("x-count", lines))
         payload = body % count
         self.send_response(202)
         self.send_header("content-type", "application/json")
@@ -135,14 +141,6 @@ def record_dict(n: int) -> dict[str, Any]:
     }
 
 
-class CountingTransport(httpx.HTTPTransport):
-    """Adds the body's record count as a header, so the bare sink can answer with it."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers["x-count"] = str(request.content.count(b"\n"))
-        return super().handle_request(request)
-
-
 POOL = 1000
 
 
@@ -169,7 +167,7 @@ def run_client(n: int, url: str) -> dict[str, float]:
 
     settings = IngestSettings(api_key=SecretStr("em_sk_bench"), base_url=url)
     started = time.perf_counter()
-    with EvermuseClient(settings, transport=CountingTransport()) as client:
+    with EvermuseClient(settings) as client:
         summary = client.send(stream())
     seconds = time.perf_counter() - started
     assert summary.accepted == n, summary.to_json()
@@ -182,7 +180,7 @@ def run_baseline(n: int, url: str) -> dict[str, float]:
     started = time.perf_counter()
     sent = 0
     batches = 0
-    with httpx.Client(base_url=url, transport=CountingTransport()) as client:
+    with httpx.Client(base_url=url) as client:
         chunk: list[dict[str, Any]] = []
         for i in range(n + 1):
             if i < n:
@@ -195,7 +193,11 @@ def run_baseline(n: int, url: str) -> dict[str, float]:
                 response = client.post(
                     "/api/v1/ingest",
                     content=body,
-                    headers={"content-type": "application/json", "x-api-key": "k"},
+                    headers={
+                        "content-type": "application/json",
+                        "x-api-key": "k",
+                        "x-count": str(len(chunk)),
+                    },
                 )
                 assert response.status_code == 202
                 sent += len(body)
@@ -205,23 +207,42 @@ def run_baseline(n: int, url: str) -> dict[str, float]:
     return {"seconds": seconds, "bytes": sent, "batches": batches}
 
 
-def _worker(kind: str, n: int, queue: Any) -> None:
-    server, url = start_sink()
-    try:
-        result = (run_client if kind == "client" else run_baseline)(n, url)
-    finally:
-        server.shutdown()
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _serve_sink(queue: Any) -> None:
+    _server, url = start_sink()
+    queue.put(url)
+    threading.Event().wait()  # until the parent terminates this process
+
+
+def peak_rss_mb() -> float:
+    # VmHWM is this process's own high-water mark; ru_maxrss can carry the size of
+    # the process that exec'd it.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker(kind: str, n: int, url: str, queue: Any) -> None:
+    result = (run_client if kind == "client" else run_baseline)(n, url)
+    result["peak_rss_mb"] = peak_rss_mb()
     queue.put(result)
 
 
 def measure(kind: str, n: int) -> dict[str, float]:
+    """One run in a fresh process, the sink in another, so RSS is the sender's own."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_worker, args=(kind, n, queue))
-    process.start()
-    result: dict[str, float] = queue.get()
-    process.join()
+    sink = context.Process(target=_serve_sink, args=(queue,), daemon=True)
+    sink.start()
+    url = queue.get()
+    try:
+        process = context.Process(target=_worker, args=(kind, n, url, queue))
+        process.start()
+        result: dict[str, float] = queue.get()
+        process.join()
+    finally:
+        sink.terminate()
+        sink.join()
     return result
 
 
