@@ -60,7 +60,9 @@ def write_sources(folder: Path, count: int) -> Path:
             }
         )
     file = folder / "evermuse.yaml"
-    file.write_text(yaml.safe_dump({"store": str(folder / "store"), "sources": sources}))
+    file.write_text(
+        yaml.safe_dump({"store": str(folder / "store"), "sources": sources})
+    )
     return file
 
 

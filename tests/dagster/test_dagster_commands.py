@@ -97,7 +97,9 @@ def test_a_backfill_of_three_windows_runs_one_run_per_window(
 
 
 def test_the_example_instance_configuration_is_valid(tmp_path: Path) -> None:
-    (tmp_path / "dagster.yaml").write_text((REPO / "examples" / "dagster.yaml").read_text())
+    (tmp_path / "dagster.yaml").write_text(
+        (REPO / "examples" / "dagster.yaml").read_text()
+    )
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.run_monitoring_enabled
         assert instance.run_retries_enabled
