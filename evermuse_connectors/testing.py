@@ -16,6 +16,7 @@ malformed raw item is reported while the rest go through.
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,15 +33,48 @@ from evermuse_connectors.connector._contract import (
     Routing,
     Window,
 )
+from evermuse_connectors.connector._discovery import ENTRY_POINT_GROUP
 from evermuse_connectors.connector._normalise import NormaliseFailure, normalise_items
 from evermuse_connectors.envelope import Record
 from evermuse_connectors.store import Store
 
-__all__ = ["CONTRACT_NOW", "ConnectorContract", "day_window", "run_window"]
+__all__ = [
+    "CONTRACT_NOW",
+    "ConnectorContract",
+    "day_window",
+    "install_fake_distribution",
+    "materialization_metadata",
+    "run_window",
+]
 
 # Fixed so that every run of the contract sees the same generated data.
 CONTRACT_NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 CONTRACT_ROUTING = Routing(product_id="prod-contract", project_ids=["proj-contract"])
+
+
+def install_fake_distribution(
+    site: Path, dist: str, module: str, code: str, entry: str
+) -> None:
+    """Lay a one-module package out in ``site`` as an installer would: the module and
+    a dist-info with an ``evermuse_connectors.connectors`` entry point ``entry``.
+    With ``site`` on ``PYTHONPATH`` a fresh interpreter sees it as installed."""
+    (site / f"{module}.py").write_text(textwrap.dedent(code))
+    info = site / f"{dist}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{entry}\n")
+
+
+def materialization_metadata(result: Any, stage: str) -> dict[str, Any]:
+    """The metadata values of the ``stage`` asset (``raw``, ``records``, ``delivery``)
+    in a Dagster ``ExecuteInProcessResult``."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.path[-1] == stage:
+            return {k: v.value for k, v in materialization.metadata.items()}
+    raise AssertionError(f"no materialization of {stage} in this run")
 
 
 def day_window(day: datetime) -> Window:

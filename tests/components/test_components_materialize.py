@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from evermuse_connectors.store import Store
+from evermuse_connectors.testing import materialization_metadata as _metadata
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -19,14 +20,6 @@ def _of_source(defs: dg.Definitions, source: str) -> list[dg.AssetsDefinition]:
         for a in defs.assets or []
         if isinstance(a, dg.AssetsDefinition) and a.key.path[0] == source
     ]
-
-
-def _metadata(result: dg.ExecuteInProcessResult, stage: str) -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        if materialization.asset_key.path[-1] == stage:
-            return {k: v.value for k, v in materialization.metadata.items()}
-    raise AssertionError(f"no materialization of {stage}")
 
 
 def _entries(fake: Any, start: datetime, end: datetime) -> list[dict[str, Any]]:

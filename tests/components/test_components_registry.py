@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,12 @@ from evermuse_connectors.components import (
     source_component,
 )
 from evermuse_connectors.connector import (
-    ENTRY_POINT_GROUP,
     Connector,
     Discovered,
     discover_connectors,
 )
 from evermuse_connectors.envelope import RecordType
+from evermuse_connectors.testing import install_fake_distribution
 
 STATIC = [
     "EvermuseResources",
@@ -168,27 +167,17 @@ class Outside(Connector[Settings]):
 """
 
 
-def _install(site: Path, dist: str, module: str, code: str, entry: str) -> None:
-    (site / f"{module}.py").write_text(textwrap.dedent(code))
-    info = site / f"{dist}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n"
-    )
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{entry}\n")
-
-
 def test_a_newly_installed_plugin_gets_a_type_and_a_broken_one_breaks_nothing(
     tmp_path: Path,
 ) -> None:
-    _install(
+    install_fake_distribution(
         tmp_path,
         "outside_plugin",
         "outside_plugin",
         PLUGINS,
         "outside = outside_plugin:Outside",
     )
-    _install(
+    install_fake_distribution(
         tmp_path,
         "broken_plugin",
         "broken_plugin",

@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-from evermuse_connectors.connector import ENTRY_POINT_GROUP, discover_connectors
+from evermuse_connectors.connector import discover_connectors
+from evermuse_connectors.testing import install_fake_distribution
 
 PLUGIN = """
 from datetime import datetime
@@ -38,17 +38,6 @@ class Outside(Connector[Settings]):
 """
 
 
-def _install(site: Path, dist: str, module: str, code: str, entry: str) -> None:
-    """Lay a package out as an installer would: the module and its dist-info."""
-    (site / f"{module}.py").write_text(textwrap.dedent(code))
-    info = site / f"{dist}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n"
-    )
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{entry}\n")
-
-
 def _discover_in_subprocess(site: Path) -> dict[str, object]:
     script = (
         "import json; from evermuse_connectors.connector import discover_connectors; "
@@ -69,7 +58,7 @@ def _discover_in_subprocess(site: Path) -> dict[str, object]:
 
 
 def test_a_package_installed_outside_the_repo_adds_a_connector(tmp_path: Path) -> None:
-    _install(
+    install_fake_distribution(
         tmp_path,
         "outside_plugin",
         "outside_plugin",
@@ -86,14 +75,14 @@ def test_a_package_installed_outside_the_repo_adds_a_connector(tmp_path: Path) -
 def test_a_broken_plugin_is_reported_by_name_and_the_others_still_load(
     tmp_path: Path,
 ) -> None:
-    _install(
+    install_fake_distribution(
         tmp_path,
         "broken_plugin",
         "broken_plugin",
         "import not_a_module_anywhere\n",
         "broken = broken_plugin:Whatever",
     )
-    _install(
+    install_fake_distribution(
         tmp_path,
         "misnamed_plugin",
         "misnamed_plugin",

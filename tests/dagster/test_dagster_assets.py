@@ -13,6 +13,7 @@ import yaml
 from evermuse_connectors.dagster import load_definitions
 from evermuse_connectors.errors import ConfigError
 from evermuse_connectors.store import Store
+from evermuse_connectors.testing import materialization_metadata as _metadata
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -36,14 +37,6 @@ def _materialize(
         run_config=QUIET,
         **kwargs,
     )
-
-
-def _metadata(result: dg.ExecuteInProcessResult, stage: str) -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        if materialization.asset_key.path[-1] == stage:
-            return {k: v.value for k, v in materialization.metadata.items()}
-    raise AssertionError(f"no materialization of {stage}")
 
 
 def test_every_stage_materialises_one_window(
