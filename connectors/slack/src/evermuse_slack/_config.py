@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from evermuse_connectors.connector import EnvVarName, RateLimit
 
 __all__ = [
+    "DOWNLOAD_METHOD",
     "METHOD_TIERS",
     "ChannelType",
     "RateRegime",
@@ -33,7 +34,11 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.replies": 3,
     "conversations.join": 3,
     "users.info": 4,
+    "files.info": 4,
 }
+# File downloads (url_private_download on files.slack.com) are not a Web API
+# method and Slack publishes no limit for them; they get a pace of their own.
+DOWNLOAD_METHOD = "files.download"
 # From May 2025, apps distributed outside the Marketplace get 1 request a minute
 # and at most 15 messages a page on these two methods.
 LIMITED_METHODS = frozenset({"conversations.history", "conversations.replies"})
@@ -41,6 +46,8 @@ LIMITED_METHODS = frozenset({"conversations.history", "conversations.replies"})
 _DEFAULT_TYPES: tuple[ChannelType, ...] = ("public_channel", "private_channel")
 _LOOPBACK_NAMES = {"localhost"}
 _TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,}$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
 
 
 def _is_loopback(host: str) -> bool:
@@ -83,6 +90,8 @@ class SlackRates(BaseModel):
     tier4_per_minute: float = Field(100.0, gt=0)
     limited_per_minute: float = Field(1.0, gt=0)
     limited_page_size: int = Field(15, ge=1, le=999)
+    file_downloads_per_minute: float = Field(100.0, gt=0)
+    """Slack publishes no limit for file downloads: Tier 4's floor is the guess."""
     burst: int = Field(1, ge=1, le=50)
 
 
@@ -116,6 +125,8 @@ class SlackConfig(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0, le=600)
 
     directory_max_age_minutes: float = Field(60.0, ge=0)
+    file_hosts: list[str] = Field(default_factory=lambda: ["files.slack.com"])
+    """Hosts the bot token may be sent to for file downloads (and base_url's host)."""
 
     export_path: str | None = None
     export_until: datetime | None = None
@@ -151,6 +162,18 @@ class SlackConfig(BaseModel):
             raise ValueError("a channel entry is empty; write a channel id or name")
         return cleaned
 
+    @field_validator("file_hosts")
+    @classmethod
+    def _file_hosts(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip().lower().rstrip(".") for v in values]
+        for value in cleaned:
+            if not _HOST.match(value):
+                raise ValueError(
+                    f"file_hosts: expected bare host names such as files.slack.com, "
+                    f"got {value[:40]!r}; leave out the scheme and the path"
+                )
+        return cleaned
+
     @field_validator("export_until")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -176,6 +199,8 @@ class SlackConfig(BaseModel):
         rates = self.rates
         if self.rate_regime == "limited" and method in LIMITED_METHODS:
             per_minute = rates.limited_per_minute
+        elif method == DOWNLOAD_METHOD:
+            per_minute = rates.file_downloads_per_minute
         else:
             tier = METHOD_TIERS.get(method, 2)
             per_minute = {
@@ -194,6 +219,18 @@ class SlackConfig(BaseModel):
         if self.rate_regime == "limited" and method in LIMITED_METHODS:
             return min(size, self.rates.limited_page_size)
         return size
+
+    def may_send_token_to(self, url: str) -> bool:
+        """Whether a file URL is on a host that may see the bot token: https to
+        ``file_hosts`` or base_url's host (plain http only to loopback)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        allowed = {*self.file_hosts, (urlsplit(self.base_url).hostname or "").lower()}
+        if not host or host not in allowed:
+            return False
+        return parts.scheme == "https" or (
+            parts.scheme == "http" and _is_loopback(host)
+        )
 
     def uses_export(self, window_end: datetime) -> bool:
         """Whether the window ending at ``window_end`` is read from the export."""

@@ -30,6 +30,7 @@ from evermuse_slack._directory import (
     select_channels,
     user_entry,
 )
+from evermuse_slack._staging import with_export_reasons
 from evermuse_slack._threads import (
     clean_message,
     referenced_users,
@@ -183,7 +184,7 @@ class _ExportWindow:
             if len(found) < reported[0] and _day_of(reported[1]) > last_day:
                 fetch["note"] = "the export ends before the thread's latest reply"
             users = directory.users_for(referenced_users(messages), messages, None)
-            yield thread_item(
+            item = thread_item(
                 team_id=directory.team_id,
                 workspace_url=directory.workspace_url,
                 channel=channel,
@@ -194,6 +195,7 @@ class _ExportWindow:
                 reported=reported,
                 fetch=fetch,
             )
+            yield with_export_reasons(item, self.config, self.ctx)
 
     def _replies(
         self, folder: str, parents: list[dict[str, Any]], first: date

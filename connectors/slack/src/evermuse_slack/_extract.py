@@ -29,6 +29,8 @@ from evermuse_slack._directory import (
     save_directory,
     select_channels,
 )
+from evermuse_slack._files import file_urls
+from evermuse_slack._staging import Stager
 from evermuse_slack._threads import (
     PreviousThreads,
     clean_message,
@@ -62,6 +64,8 @@ class _Pending:
     parent: dict[str, Any]
     future: Future[_Replies] | None
     reused: RawItem | None
+    # The thread's previous raw item, whose staged files a re-run keeps.
+    previous: RawItem | None
 
 
 def extract_from_api(config: SlackConfig, ctx: ExtractContext) -> Iterator[RawItem]:
@@ -81,6 +85,7 @@ class _WindowSync:
     def run(self) -> Iterator[RawItem]:
         token = self.ctx.secret(self.config.token_env, purpose=_TOKEN_PURPOSE)
         self.api = SlackApi(self.config, token, self.ctx)
+        self.stager = Stager(self.config, self.ctx, token=token, api=self.api)
         self.directory: Directory = load_directory(self.api, self.config, self.ctx)
         channels = self._readable_channels()
         previous = PreviousThreads(self.ctx.previous_items)
@@ -189,17 +194,23 @@ class _WindowSync:
         count, latest = signature(parent)
         self.counts["threads"] += 1
         self.ctx.expect("threads", 1)
+        # Every thread's previous item is taken, with replies or not: it holds
+        # the files staged before.
+        before = previous.take(channel["id"], parent["ts"])
         if count == 0 and not latest:
-            return _Pending(channel, parent, None, None)
+            return _Pending(channel, parent, None, None, before)
         self.counts["with_replies"] += 1
         self.ctx.expect("replies", count)
-        before = previous.take(channel["id"], parent["ts"])
-        if before is not None and before.data.get("reported") == [count, latest]:
+        if (
+            before is not None
+            and before.data.get("reported") == [count, latest]
+            and not self.stager.needs_replies(before)
+        ):
             self.counts["reused"] += 1
-            return _Pending(channel, parent, None, before)
+            return _Pending(channel, parent, None, before, before)
         self.counts["fetched"] += 1
         future = pool.submit(self._fetch_replies, channel, parent["ts"])
-        return _Pending(channel, parent, future, None)
+        return _Pending(channel, parent, future, None, before)
 
     def _fetch_replies(self, channel: Mapping[str, Any], thread_ts: str) -> _Replies:
         by_ts: dict[int, dict[str, Any]] = {}
@@ -245,6 +256,8 @@ class _WindowSync:
         reported: list[Any] | None = signature(parent)
         fetch: dict[str, Any] = {"via": "api", "replies": "none"}
         replies: list[dict[str, Any]] = []
+        # Slack's messages, before their file URLs are dropped.
+        sent: list[dict[str, Any]] = [parent]
         if pending.reused is not None:
             fetch["replies"] = "reused"
             replies = [
@@ -264,6 +277,7 @@ class _WindowSync:
                 )
                 return None
             parent = result.parent or parent
+            sent = [parent, *result.replies]
             replies = [clean_message(m) for m in result.replies]
             reported = signature(parent)
             fetch.update(replies="fetched", pages=result.pages)
@@ -273,7 +287,7 @@ class _WindowSync:
                 reported = None
         messages = [clean_message(parent), *replies]
         users = self.directory.users_for(referenced_users(messages), messages, self.api)
-        return thread_item(
+        item = thread_item(
             team_id=self.directory.team_id,
             workspace_url=self.directory.workspace_url,
             channel=channel,
@@ -284,6 +298,7 @@ class _WindowSync:
             reported=reported if reported is not None else [],
             fetch=fetch,
         )
+        return self.stager.stage(item, urls=file_urls(sent), previous=pending.previous)
 
     def _finish(self, channels_read: int) -> None:
         if self.directory.changed:
@@ -299,8 +314,25 @@ class _WindowSync:
                 "threads_reused": self.counts["reused"],
                 "threads_fetched": self.counts["fetched"],
                 "rate_limited_responses": self.api.rate_limited,
+                "attachments": self.stager.summary(),
             }
         )
+        staging = self.stager.counts
+        if staging["files"]:
+            logger.info(
+                "%s: window %s: %d files, %d downloaded, %d reused (%d re-signed), "
+                "%d left as metadata",
+                self.ctx.source,
+                self.ctx.window.key,
+                staging["files"],
+                staging["downloaded"] + staging["already_stored"],
+                staging["reused"],
+                staging["refreshed"],
+                staging["files"]
+                - staging["downloaded"]
+                - staging["already_stored"]
+                - staging["reused"],
+            )
         logger.info(
             "%s: window %s: %d threads (%d replies fetched, %d reused), %d channels",
             self.ctx.source,

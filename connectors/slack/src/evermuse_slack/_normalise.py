@@ -24,11 +24,12 @@ from evermuse_connectors.envelope import (
 )
 from evermuse_connectors.errors import RecordError, shorten
 from evermuse_slack._config import SlackConfig
+from evermuse_slack._files import ATTACHMENTS, record_attachments, thread_files
 from evermuse_slack._text import contains_email, contains_phone, render
 from evermuse_slack._threads import THREAD_KIND
 from evermuse_slack._ts import is_ts, ts_datetime, ts_micros
 
-__all__ = ["normalise_thread"]
+__all__ = ["kept_messages", "normalise_thread"]
 
 # Channel events, not conversation: dropped from the record.
 _DROPPED = frozenset(
@@ -86,6 +87,16 @@ def normalise_thread(
     return [_Builder(thread).record(messages, routing)]
 
 
+def kept_messages(
+    data: Mapping[str, Any], config: SlackConfig
+) -> list[Mapping[str, Any]]:
+    """The messages a thread's record shows, in time order: edits applied,
+    deletions, channel events and (if so set) bots left out. Extract stages the
+    files of exactly these. RecordError for a damaged item, as normalise."""
+    thread = _Thread.parse(str(data.get("thread_ts")), data)
+    return [m for m in _current(thread.messages) if _keep(m, thread, config)]
+
+
 @dataclass(frozen=True)
 class _Thread:
     team_id: str
@@ -96,6 +107,7 @@ class _Thread:
     channels: Mapping[str, str]
     workspace_url: str | None
     reported: list[Any]
+    attachments: object
 
     @classmethod
     def parse(cls, item_id: str, data: Mapping[str, Any]) -> _Thread:
@@ -133,6 +145,7 @@ class _Thread:
             if isinstance(url, str) and url.startswith("https://")
             else None,
             reported=reported if isinstance(reported, list) else [],
+            attachments=data.get(ATTACHMENTS),
         )
 
 
@@ -213,6 +226,12 @@ class _Builder:
         tags = list(
             dict.fromkeys([*routing.tags, "slack", *(["slack_connect"] * external)])
         )
+        attachments, not_staged = record_attachments(
+            thread.attachments, thread_files(messages)
+        )
+        data = self.data(entries)
+        if not_staged:
+            data["attachments_not_staged"] = not_staged
         return Record(
             type=RecordType.CONVERSATION,
             event_at=ts_datetime(thread.thread_ts),
@@ -225,8 +244,9 @@ class _Builder:
             project_ids=list(routing.project_ids),
             nature=routing.nature,
             thread_id=f"{thread.team_id}:{thread.channel['id']}:{thread.thread_ts}",
-            data=self.data(entries),
+            data=data,
             participants=participants,
+            attachments=attachments or None,
             tags=tags[:200],
             pii=Pii(
                 contains_email=any(contains_email(t) for t in texts),

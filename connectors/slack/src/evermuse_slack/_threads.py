@@ -43,7 +43,9 @@ _FILE_FIELDS = (
     "size",
     "created",
     "mode",
+    "file_access",
     "is_external",
+    "external_type",
     "user",
 )
 _CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]{2,})(?:\|[^<>]*)?>")

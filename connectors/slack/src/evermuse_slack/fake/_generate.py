@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from evermuse_slack._ts import format_ts
+from evermuse_slack.fake._files import vary_files
 from evermuse_slack.fake._sample import (
     CHANNELS,
     CUSTOMERS,
@@ -362,6 +363,7 @@ def generate_workspace(
         start = today - timedelta(days=back)
         gen.day(ws, start, min(start + timedelta(days=1), gen.now))
     _tombstone(gen, ws)
+    vary_files(ws, seed)
     if big_channel_messages:
         ws.channels.append(_big_channel(gen, ws, big_channel_messages, days))
     for channel in ws.channels:

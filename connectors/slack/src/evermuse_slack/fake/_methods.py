@@ -51,6 +51,13 @@ class Faults:
     channel_errors: dict[str, str] = field(default_factory=dict)
     # conversations.replies repeats the parent at the top of every page.
     parent_on_every_page: bool = False
+    # File id -> HTTP statuses its download answers, in turn, before the file
+    # (429 carries Retry-After: retry_after; 500, 503...).
+    download_statuses: dict[str, list[int]] = field(default_factory=dict)
+    # File id -> how many downloads send half the body, then hang up.
+    cut_downloads: dict[str, int] = field(default_factory=dict)
+    # File id -> the bytes its download really sends (more than Slack announced).
+    served_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _cursor(kind: str, value: str) -> str:
@@ -85,11 +92,18 @@ def _limit(
 
 class SlackMethods:
     def __init__(
-        self, workspace: Workspace, faults: Faults, *, email_scope: bool, limited: bool
+        self,
+        workspace: Workspace,
+        faults: Faults,
+        *,
+        email_scope: bool,
+        limited: bool,
+        files_scope: bool = True,
     ) -> None:
         self.ws = workspace
         self.faults = faults
         self.email_scope = email_scope
+        self.files_scope = files_scope
         self.limited = limited
         self.table: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
@@ -100,6 +114,7 @@ class SlackMethods:
             "conversations.info": self.conversations_info,
             "users.list": self.users_list,
             "users.info": self.users_info,
+            "files.info": self.files_info,
         }
 
     def _page(
@@ -347,3 +362,25 @@ class SlackMethods:
         if user is None:
             raise SlackFail("user_not_found")
         return {"ok": True, "user": self._user(user)}
+
+    def files_info(self, params: dict[str, str]) -> dict[str, Any]:
+        if not self.files_scope:
+            raise SlackFail("missing_scope", needed="files:read", provided="")
+        fid = params.get("file", "")
+        if not fid:
+            raise SlackFail(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": ["[ERROR] missing required field: file"]
+                },
+            )
+        file = self.ws.file(fid)
+        if file is None:
+            # Another team's file this app may not read is, to it, not there.
+            raise SlackFail("file_not_found")
+        return {
+            "ok": True,
+            "file": dict(file),
+            "comments": [],
+            "response_metadata": {"next_cursor": ""},
+        }

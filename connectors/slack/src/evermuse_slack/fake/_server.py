@@ -5,6 +5,11 @@ It answers as Slack does: GET or POST, arguments in the query string or the body
 Bearer`` or a ``token`` argument, ``{"ok": false, "error": ...}`` with HTTP 200 for
 refusals, and 429 with ``Retry-After`` (whole seconds) and ``ratelimited`` when a
 method's rate limit is exceeded. Every request is counted per method.
+
+Files are served where their ``url_private``/``url_private_download`` say
+(``/files-pri/<team>-<file>/...``, the server's own address in place of
+files.slack.com): the bytes with the Bearer token of an app holding
+``files:read``, otherwise 200 with an HTML sign-in page, as Slack does.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from evermuse_connectors.connector import FakeSource
 from evermuse_slack.fake._export import write_export
+from evermuse_slack.fake._files import file_bytes, rebased
 from evermuse_slack.fake._generate import generate_workspace
 from evermuse_slack.fake._methods import Faults, SlackFail, SlackMethods
 from evermuse_slack.fake._workspace import Workspace
@@ -35,7 +43,13 @@ FAST_RATES = {
     "tier3_per_minute": 60_000.0,
     "tier4_per_minute": 60_000.0,
     "limited_per_minute": 60_000.0,
+    "file_downloads_per_minute": 60_000.0,
 }
+_SIGN_IN = (
+    b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    b"<title>Sign in | Slack</title></head><body><h1>Sign in to your workspace"
+    b'</h1><form action="/signin" method="post"></form></body></html>'
+)
 TOKEN_ENV = "EVERMUSE_FAKE_SLACK_TOKEN"  # noqa: S105 (the variable's name)
 
 
@@ -69,16 +83,24 @@ class FakeSlack(FakeSource):
         token: str,
         email_scope: bool = True,
         limited: bool = False,
+        files_scope: bool = True,
     ) -> None:
         self.workspace = workspace
         self.token = token
+        self.files_scope = files_scope
         self.faults = Faults()
+        # File ids of every download request, in arrival order.
+        self.downloads: list[str] = []
         self.calls: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         # (monotonic time, method, arguments without the token), in arrival order.
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.methods = SlackMethods(
-            workspace, self.faults, email_scope=email_scope, limited=limited
+            workspace,
+            self.faults,
+            email_scope=email_scope,
+            limited=limited,
+            files_scope=files_scope,
         )
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.RLock()
@@ -115,6 +137,7 @@ class FakeSlack(FakeSource):
         big_channel_messages: int = 0,
         email_scope: bool = True,
         limited: bool = False,
+        files_scope: bool = True,
     ) -> FakeSlack:
         """Generate a workspace and serve it; ``stop()`` (or ``with``) ends it."""
         workspace = generate_workspace(
@@ -126,7 +149,13 @@ class FakeSlack(FakeSource):
         )
         digest = hashlib.sha256(f"fake-slack-{seed}".encode()).hexdigest()
         token = f"xoxb-{seed}-{digest[:12]}-{digest[12:36]}"
-        fake = cls(workspace, token=token, email_scope=email_scope, limited=limited)
+        fake = cls(
+            workspace,
+            token=token,
+            email_scope=email_scope,
+            limited=limited,
+            files_scope=files_scope,
+        )
         fake._thread.start()
         return fake
 
@@ -153,6 +182,7 @@ class FakeSlack(FakeSource):
             self.calls.clear()
             self.rate_limited.clear()
             self.requests.clear()
+            self.downloads.clear()
 
     def drop(self, method: str) -> bool:
         """Whether to hang up on this request without answering (a fault)."""
@@ -193,9 +223,55 @@ class FakeSlack(FakeSource):
                 self.faults.server_errors[method] -= 1
                 return 500, {}, {"ok": False, "error": "internal_error"}
             try:
-                return 200, {}, serve(params)
+                return 200, {}, self._rebased(serve(params))
             except SlackFail as fail:
                 return 200, {}, {"ok": False, "error": fail.error, **fail.extra}
+
+    def _rebased(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with file links on this server instead of files.slack.com."""
+        messages = body.get("messages")
+        if isinstance(messages, list) and any("files" in m for m in messages):
+            body = {**body, "messages": [self._rebased_message(m) for m in messages]}
+        if isinstance(body.get("file"), dict):
+            body = {**body, "file": rebased(body["file"], self.url)}
+        return body
+
+    def _rebased_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        files = message.get("files")
+        if not isinstance(files, list):
+            return message
+        return {**message, "files": [rebased(f, self.url) for f in files]}
+
+    def download(self, path: str, authorization: str) -> _Download:
+        """What to answer a request for a file's URL."""
+        fid = path.split("/")[2].rpartition("-")[2] if path.count("/") >= 3 else ""
+        with self._lock:
+            self.calls["files.download"] += 1
+            self.downloads.append(fid)
+            if self._auth(authorization, {}) or not self.files_scope:
+                # Slack's answer to a missing, wrong or under-scoped token.
+                return _Download(200, "text/html; charset=utf-8", _SIGN_IN)
+            statuses = self.faults.download_statuses.get(fid)
+            if statuses:
+                status = statuses.pop(0)
+                headers = {"Retry-After": str(self.faults.retry_after)}
+                return _Download(status, "text/plain", b"try again", headers)
+            file = self.workspace.file(fid)
+            if file is None:
+                return _Download(404, "text/html; charset=utf-8", b"<p>Not found</p>")
+            size = self.faults.served_sizes.get(fid, int(file.get("size") or 0))
+            cut = self.faults.cut_downloads.get(fid, 0) > 0
+            if cut:
+                self.faults.cut_downloads[fid] -= 1
+        name = str(file.get("name") or fid)
+        return _Download(
+            200,
+            str(file.get("mimetype") or "application/octet-stream"),
+            file_bytes(fid, size, str(file.get("mimetype") or "")),
+            {"Content-Disposition": _disposition(name)},
+            length=size,
+            cut=cut,
+        )
 
     def _auth(self, authorization: str, params: dict[str, str]) -> str | None:
         scheme, _, value = authorization.partition(" ")
@@ -232,6 +308,11 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
+            if url.path.startswith("/files-pri/"):
+                self._send_file(
+                    fake.download(url.path, self.headers.get("Authorization", ""))
+                )
+                return
             if not url.path.startswith("/api/"):
                 self._send(404, {}, {"ok": False, "error": "unknown_method"})
                 return
@@ -244,6 +325,32 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 url.path[len("/api/") :], params, self.headers.get("Authorization", "")
             )
             self._send(status, headers, body)
+
+        def _send_file(self, answer: _Download) -> None:
+            body = answer.body
+            length = len(body) if isinstance(body, bytes) else answer.length or 0
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(length))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if isinstance(body, bytes):
+                self.wfile.write(body)
+                return
+            sent = 0
+            try:
+                for piece in body:
+                    if answer.cut and sent + len(piece) > length // 2:
+                        self.wfile.write(piece[: length // 2 - sent])
+                        self.close_connection = True
+                        return
+                    self.wfile.write(piece)
+                    sent += len(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client stopped reading (a file over its limit): as Slack,
+                # the server just ends the connection.
+                self.close_connection = True
 
         def _body(self) -> dict[str, str]:
             length = int(self.headers.get("Content-Length") or 0)
@@ -272,6 +379,23 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+@dataclass
+class _Download:
+    """The answer to a file request: bytes whole, or pieces of ``length`` bytes."""
+
+    status: int
+    content_type: str
+    body: bytes | Iterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+    length: int | None = None
+    cut: bool = False  # send half the body, then hang up
+
+
+def _disposition(name: str) -> str:
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _as_form(value: object) -> str:

@@ -102,6 +102,13 @@ class Workspace:
     external_team_id: str = ""
     # Bumped by every change made while serving: cached views are then stale.
     version: int = 0
+    # Slack Connect files of the other team: messages show only a stub; these are
+    # the full objects files.info answers, except for the unreadable ones.
+    connect_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unreadable_files: set[str] = field(default_factory=set)
+    _files: tuple[int, dict[str, dict[str, Any]]] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def url(self) -> str:
@@ -115,6 +122,24 @@ class Workspace:
             if user["id"] == user_id:
                 return user
         return None
+
+    def file(self, file_id: str) -> dict[str, Any] | None:
+        """The full object of a file Slack holds and this app may read, or None
+        (unknown, deleted, an external link, or another team's unreadable file)."""
+        cached = self._files
+        if cached is None or cached[0] != self.version:
+            found: dict[str, dict[str, Any]] = {}
+            for channel in self.channels:
+                stored = [channel.messages, *channel.replies.values()]
+                for message in (m for group in stored for m in group):
+                    for meta in message.get("files") or []:
+                        if meta.get("url_private_download"):
+                            found.setdefault(str(meta["id"]), meta)
+            for fid, meta in self.connect_files.items():
+                if fid not in self.unreadable_files:
+                    found.setdefault(fid, meta)
+            cached = self._files = (self.version, found)
+        return cached[1].get(file_id)
 
     def view(self, channel: FakeChannel, message: dict[str, Any]) -> dict[str, Any]:
         """A top-level message with its thread fields, as history shows it."""
