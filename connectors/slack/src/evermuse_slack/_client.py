@@ -42,9 +42,14 @@ from evermuse_connectors.connector import (
 from evermuse_connectors.errors import SourceAuthError, SourceError
 from evermuse_slack._config import SlackConfig
 
-__all__ = ["UNREADABLE", "PagingError", "SlackApi", "SlackRefusal"]
+__all__ = ["SDK_LOGGER", "UNREADABLE", "PagingError", "SlackApi", "SlackRefusal"]
 
 logger = logging.getLogger(__name__)
+# slack_sdk writes every response body at DEBUG unless its logger's own level is
+# above DEBUG: message texts and file links (url_private*) are customer data, so
+# its logger here stays at INFO. Set this logger to DEBUG to see them anyway.
+SDK_LOGGER = logging.getLogger("evermuse_slack.sdk")
+SDK_LOGGER.setLevel(logging.INFO)
 
 # Errors that mean the token or the app's scopes are wrong: retrying cannot help.
 _AUTH_ERRORS = frozenset(
@@ -246,6 +251,7 @@ class SlackApi:
                 base_url=config.base_url,
                 timeout=math.ceil(config.timeout_seconds),
                 retry_handlers=handlers,
+                logger=SDK_LOGGER,
             )
             self._local.client = client
         return client

@@ -38,9 +38,31 @@ LOGIN_PAGE = (
     "the app"
 )
 _CHUNK = 256 * 1024
+_FILE_PATH = "/files-pri/"
 _CONNECTION_RETRIES = 2
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
 _GONE = frozenset({404, 410})
+
+
+class _RedactFileUrls(logging.Filter):
+    """httpx logs every request's URL at INFO. A file's link names the team, the
+    file and its name, which is customer content, so the path is cut there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(arg: object) -> object:
+    if not isinstance(arg, str | httpx.URL):
+        return arg
+    text = str(arg)
+    at = text.find(_FILE_PATH)
+    return arg if at < 0 else text[: at + len(_FILE_PATH)] + "[redacted]"
+
+
+logging.getLogger("httpx").addFilter(_RedactFileUrls())
 
 
 class DownloadFailed(SourceError):

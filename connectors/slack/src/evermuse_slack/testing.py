@@ -5,11 +5,14 @@ framework does (raw items stored per window, so a re-run sees them as
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStore
 from evermuse_connectors.connector import (
     ExtractContext,
     ExtractStats,
@@ -24,8 +27,9 @@ from evermuse_connectors.store import Store
 from evermuse_connectors.testing import day_window
 from evermuse_slack._config import SlackConfig
 from evermuse_slack._connector import SlackConnector
+from evermuse_slack._files import ATTACHMENTS
 from evermuse_slack._ts import ts_micros
-from evermuse_slack.fake import FakeChannel, FakeSlack
+from evermuse_slack.fake import FakeChannel, FakeSlack, file_bytes
 
 __all__ = ["ROUTING", "Harness", "SyncResult"]
 
@@ -43,6 +47,23 @@ class SyncResult:
 
     def item(self, item_id: str) -> RawItem:
         return next(i for i in self.items if i.id == item_id)
+
+    def entries(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(file id, entry) of every file entry extract wrote, item by item."""
+        for item in self.items:
+            yield from (item.data.get(ATTACHMENTS) or {}).items()
+
+    def staged(self) -> dict[str, dict[str, Any]]:
+        """The staged files by file id."""
+        return {fid: e["staged"] for fid, e in self.entries() if "staged" in e}
+
+    def reasons(self) -> dict[str, str]:
+        """Why each file of the records stayed metadata only, by file id."""
+        return {
+            str(x["file_id"]): str(x["reason"])
+            for record in self.records
+            for x in record.data.get("attachments_not_staged", [])
+        }
 
     def record_bytes(self) -> list[bytes]:
         return [r.to_bytes() for r in self.records]
@@ -74,11 +95,18 @@ class Harness:
         *,
         source: str = "slack_test",
         store: Store | None = None,
+        attachments: AttachmentStore | None = None,
+        policy: AttachmentPolicy | None = None,
     ) -> SyncResult:
         store = store or self.store
         config = config or self.config()
         ctx = ExtractContext(
-            source=source, window=window, store=store, environ=self.fake.environ
+            source=source,
+            window=window,
+            store=store,
+            environ=self.fake.environ,
+            attachments=attachments,
+            attachment_policy=policy,
         )
         try:
             items = list(self.connector.extract(config, ctx))
@@ -112,6 +140,40 @@ class Harness:
             and channel.replies.get(m["ts"])
             and m.get("subtype") is None
         ]
+
+    def post_files(
+        self,
+        *files: dict[str, Any],
+        days_back: int = 1,
+        channel: str = "support",
+        user: str | None = None,
+        text: str = "files attached 📎",
+        **extra: Any,
+    ) -> tuple[Window, dict[str, Any]]:
+        """Post a message sharing ``files`` an hour into the window ``days_back``
+        days before now; the window and the message."""
+        window = self.window(days_back)
+        where = self.channel(channel)
+        message = self.fake.workspace.post(
+            where.id,
+            user or where.members[0],
+            text,
+            at=window.start + timedelta(hours=1),
+            files=list(files),
+            upload=True,
+            **extra,
+        )
+        return window, message
+
+    def sha256_of(self, file_id: str) -> str:
+        """The sha-256 of the bytes the fake serves for ``file_id``."""
+        file = self.fake.workspace.file(file_id)
+        if file is None:
+            raise KeyError(f"the fake holds no readable file {file_id}")
+        digest = hashlib.sha256()
+        for piece in file_bytes(file_id, int(file["size"]), str(file["mimetype"])):
+            digest.update(piece)
+        return digest.hexdigest()
 
     def calls_of(self, method: str) -> list[dict[str, str]]:
         return [params for _, name, params in self.fake.requests if name == method]

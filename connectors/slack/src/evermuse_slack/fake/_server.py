@@ -172,6 +172,12 @@ class FakeSlack(FakeSource):
         with self._lock:
             self._buckets[method] = _Bucket(requests, per_seconds, burst)
 
+    def set_files_scope(self, granted: bool) -> None:
+        """Grant or withdraw the app's ``files:read`` (downloads and files.info)."""
+        with self._lock:
+            self.files_scope = granted
+            self.methods.files_scope = granted
+
     def write_export(self, path: str | Path) -> Path:
         """Write the workspace as Slack's export zip (for the export path)."""
         with self._lock:
