@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.message import Message
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from evermuse_gmail import GmailConnector
 from evermuse_gmail.fake import FakeGmail
+from evermuse_gmail.fake import _mime as fake_mime
+from evermuse_gmail.fake._generate import Delivery
 
+from evermuse_connectors.attachments import (
+    AttachmentPolicy,
+    AttachmentStore,
+    LocalAttachmentStore,
+    LocalStoreConfig,
+)
 from evermuse_connectors.connector import (
     ExtractContext,
     NormaliseContext,
@@ -53,13 +64,23 @@ def _run(
     *,
     source: str = "gmail-test",
     keep: bool = False,
+    attachments: AttachmentStore | None = None,
+    policy: AttachmentPolicy | None = None,
     **overrides: Any,
 ) -> Sync:
     """Extract and normalise one window; ``keep`` stores the raw items afterwards
-    (as the framework does), so that a later run sees them as previous items."""
+    (as the framework does), so that a later run sees them as previous items;
+    ``attachments`` and ``policy`` go to the context as the framework gives them."""
     config = CONNECTOR.parse_config({**settings, **overrides})
     win = window(days_back)
-    ctx = ExtractContext(source=source, window=win, store=store, environ=environ)
+    ctx = ExtractContext(
+        source=source,
+        window=win,
+        store=store,
+        environ=environ,
+        attachments=attachments,
+        attachment_policy=policy,
+    )
     try:
         items = list(CONNECTOR.extract(config, ctx))
     finally:
@@ -92,3 +113,60 @@ def store(tmp_path: Path) -> Store:
 def run() -> Any:
     """``run(settings, environ, store, days_back=1, **overrides) -> Sync``."""
     return _run
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Iterator[LocalAttachmentStore]:
+    """A local attachment store (files in a folder, signed links on loopback)."""
+    config = LocalStoreConfig(folder=str(tmp_path / "files"), secret_env=None)
+    with LocalAttachmentStore(config) as started:
+        yield started
+
+
+def _staged_entries(items: list[RawItem]) -> list[dict[str, Any]]:
+    """Every staged file the raw items name, in order."""
+    return [
+        entry["staged"]
+        for item in items
+        for entry in (item.data.get("files") or {}).values()
+        if "staged" in entry
+    ]
+
+
+def _deliver(
+    fake: FakeGmail,
+    parts: list[Message],
+    *,
+    subject: str,
+    when: datetime,
+    mailbox: str = "support@acme.example",
+    message_id: str | None = None,
+) -> str:
+    """Put a customer's message with ``parts`` after its text into ``mailbox``;
+    its Message-ID (without brackets)."""
+    digest = hashlib.sha1(f"{subject}|{when}".encode()).hexdigest()[:16]
+    own = message_id or f"{digest}@kunde.example"
+    message = fake_mime.multipart(
+        "mixed", f"b-{own}", [fake_mime.text_part("Files attached."), *parts]
+    )
+    message["From"] = fake_mime.address("Zoë Müller", "zoe@kunde.example")
+    message["To"] = fake_mime.address("Acme Support", mailbox)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = f"<{own}>"
+    raw = fake_mime.serialise(message)
+    millis = int(when.timestamp() * 1000)
+    fake.mailboxes[mailbox].add(Delivery(mailbox, own, millis, raw, ("INBOX",)))
+    return own
+
+
+@pytest.fixture
+def staged_entries() -> Any:
+    """``staged_entries(items)``: every staged file the raw items name."""
+    return _staged_entries
+
+
+@pytest.fixture
+def deliver() -> Any:
+    """``deliver(fake, parts, subject=, when=, mailbox=, message_id=)``."""
+    return _deliver

@@ -162,6 +162,10 @@ class FakeGmail(FakeSource):
             Fault(method, status, reason, times, retry_after, user, message)
         )
 
+    def clear_faults(self) -> None:
+        """Forget the failures injected and not used up yet."""
+        self._api.faults.clear()
+
     def deny(self, subject: str) -> None:
         """Refuse domain-wide delegation for ``subject`` (401 unauthorized_client)."""
         self._api.authority.denied.add(subject.lower())

@@ -62,6 +62,10 @@ class Faults:
         with self._lock:
             self._queue.append(fault)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+
     def take(self, method: str, user: str | None) -> ApiError | None:
         with self._lock:
             for fault in self._queue:
