@@ -19,27 +19,43 @@ client needs that makes one call at a time. Slack counts limits per method, so a
 client may overlap methods; "floor (per method)" is the slowest method alone.
 
     uv run python benchmarks/slack.py [--days 14] [--threads-per-day 40] [--scale 30]
+
+With ``--attachments`` it measures file staging instead, against a local
+attachment store and the fake at full speed: files staged per second, MB/s, Web
+API calls and download requests per staged file (initial sync and a refresh with
+nothing new), then one window holding a single file of 1, 10 and 50 MB with the
+peak RSS each added (memory must not grow with the file).
+
+    uv run python benchmarks/slack.py --attachments [--days 14]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
+import resource
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from evermuse_slack import SlackConfig, SlackConnector
 from evermuse_slack._config import METHOD_TIERS
 from evermuse_slack._threads import referenced_users
 from evermuse_slack._ts import ts_micros
-from evermuse_slack.fake import FakeSlack
+from evermuse_slack.fake import FakeSlack, hosted_file
 
-from evermuse_connectors.connector import ExtractContext, Window
+from evermuse_connectors.attachments import (
+    AttachmentPolicy,
+    LocalAttachmentStore,
+    LocalStoreConfig,
+)
+from evermuse_connectors.connector import ExtractContext, RawItem, Window
 from evermuse_connectors.store import Store
 from evermuse_connectors.testing import day_window
 
@@ -239,9 +255,13 @@ def main() -> None:
         "--margin", type=float, default=0.0, help="pace this much under"
     )
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--attachments", action="store_true")
     args = parser.parse_args()
     # Skipped channels warn once per window; the numbers below are the report.
     logging.basicConfig(level=logging.ERROR)
+    if args.attachments:
+        attachments_benchmark(args)
+        return
 
     with (
         tempfile.TemporaryDirectory() as root,
@@ -305,6 +325,141 @@ def limited_phase(
     least = minimum_calls(fake, paced, windows, changed=None, directory=True)
     name = f"limited regime (1/min, 15 a page), {len(windows)} windows"
     return run_phase(name, fake, paced, store, windows, least, allowed)
+
+
+def _extract_all(
+    fake: FakeSlack,
+    config: SlackConfig,
+    store: Store,
+    windows: list[Window],
+    files: LocalAttachmentStore | None,
+    policy: AttachmentPolicy | None = None,
+) -> tuple[float, list[RawItem], Counter[str]]:
+    """Extract ``windows`` as the framework would; wall time, items, API calls."""
+    fake.reset_counts()
+    items: list[RawItem] = []
+    started = time.perf_counter()
+    for window in windows:
+        ctx = ExtractContext(
+            source="bench",
+            window=window,
+            store=store,
+            environ=fake.environ,
+            attachments=files,
+            attachment_policy=policy,
+        )
+        got = list(SlackConnector().extract(config, ctx))
+        ctx.close()
+        store.write("bench", "raw", window.key, (i.to_json() for i in got))
+        items += got
+    return time.perf_counter() - started, items, Counter(fake.calls)
+
+
+def _staged(items: list[RawItem]) -> list[dict[str, Any]]:
+    return [
+        e["staged"]
+        for item in items
+        for e in (item.data.get("attachments") or {}).values()
+        if "staged" in e
+    ]
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak() -> None:
+    # Writing 5 to clear_refs resets VmHWM (Linux), so each size gets its own peak.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def attachments_benchmark(args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as root,
+        FakeSlack.start(
+            seed=args.seed,
+            now=NOW,
+            days=args.days,
+            threads_per_day=args.threads_per_day,
+        ) as fake,
+        LocalAttachmentStore(
+            LocalStoreConfig(folder=f"{root}/files", secret_env=None)
+        ) as files,
+    ):
+        config = SlackConnector().parse_config(fake.settings)
+        windows = [day_window(NOW - timedelta(days=b)) for b in range(args.days, 0, -1)]
+        _, _, plain = _extract_all(fake, config, Store(f"{root}/plain"), windows, None)
+        store = Store(f"{root}/staged")
+        wall, items, calls = _extract_all(fake, config, store, windows, files)
+        staged = _staged(items)
+        megabytes = sum(e["size"] for e in staged) / 1e6
+        api = sum(n for m, n in calls.items() if m != "files.download")
+        extra = api - sum(plain.values())
+        count = max(len(staged), 1)
+        print(
+            f"Slack attachments: {args.days} windows, {len(staged)} files staged "
+            f"({megabytes:.1f} MB) in {wall:.2f}s of extract = "
+            f"{len(staged) / wall:.1f} files/s, {megabytes / wall:.1f} MB/s; "
+            f"without a store {sum(plain.values())} Web API calls, with one {api}"
+        )
+        print(
+            f"   per staged file: {calls['files.download'] / count:.2f} download "
+            f"requests, {extra / count:.2f} extra Web API calls "
+            f"({calls['files.info']} files.info for Slack Connect stubs, Tier 4)"
+        )
+        again_wall, again, recalls = _extract_all(fake, config, store, windows, files)
+        print(
+            f"   refresh, nothing new: {recalls['files.download']} downloads, "
+            f"{recalls['files.info']} files.info, {len(_staged(again))} kept, "
+            f"{again_wall:.2f}s"
+        )
+        print("   one file of each size (fake at full speed, local store):")
+        for size_mb in (1, 10, 50):
+            _one_file(fake, config, Path(root), files, size_mb)
+
+
+def _one_file(
+    fake: FakeSlack,
+    config: SlackConfig,
+    root: Path,
+    files: LocalAttachmentStore,
+    size_mb: int,
+) -> None:
+    window = day_window(NOW - timedelta(days=30 + size_mb))
+    support = next(c for c in fake.workspace.channels if c.name == "support")
+    file = hosted_file(
+        fake.workspace,
+        f"FBENCH{size_mb:04d}",
+        name=f"recording {size_mb} MB.mp4",
+        mimetype="video/mp4",
+        size=size_mb * 1024 * 1024,
+        user=support.members[0],
+        created=window.start,
+    )
+    fake.workspace.post(
+        support.id, support.members[0], "big file", at=window.start, files=[file]
+    )
+    _reset_peak()
+    before = _rss_kib("VmRSS")
+    big = {**config.model_dump(), "include_channels": ["support"]}
+    wall, items, _ = _extract_all(
+        fake,
+        SlackConnector().parse_config(big),
+        Store(str(root / f"one-{size_mb}")),
+        [window],
+        files,
+        AttachmentPolicy(max_bytes=64 * 1024 * 1024),
+    )
+    added = (_rss_kib("VmHWM") - before) / 1024
+    [staged] = _staged(items)
+    print(
+        f"     {size_mb:3d} MB: {staged['size'] / 1e6 / wall:7.1f} MB/s, "
+        f"{wall:.2f}s, peak RSS added {added:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -258,3 +258,24 @@ def test_files_of_messages_the_record_leaves_out_are_not_fetched(
     result = harness.sync(window, harness.config(include_bots=False), attachments=files)
     assert "F0BOTS" not in harness.fake.downloads
     assert "F0BOTS" not in result.reasons()
+
+
+def test_a_redirect_to_another_host_never_carries_the_token(
+    harness: Harness, files: LocalAttachmentStore
+) -> None:
+    moved, same = png(harness, "F0MOVED"), png(harness, "F0SAME")
+    window, _ = harness.post_files(moved, same)
+    fake = harness.fake
+    # localhost is another origin than 127.0.0.1, though the same server: if
+    # the token went along, the file would come back instead of the page.
+    elsewhere = fake.url.replace("127.0.0.1", "localhost")
+    fake.faults.redirects["F0MOVED"] = moved["url_private_download"].replace(
+        "https://files.slack.com/", elsewhere
+    )
+    fake.faults.redirects["F0SAME"] = same["url_private_download"].replace(
+        "https://files.slack.com/", fake.url
+    )
+    result = harness.sync(window, attachments=files)
+    assert "redirected the download to a sign-in page" in result.reasons()["F0MOVED"]
+    assert harness.fake.downloads.count("F0MOVED") == 2
+    assert result.staged()["F0SAME"]["sha256"] == harness.sha256_of("F0SAME")

@@ -166,3 +166,22 @@ def test_a_tighter_policy_applies_to_files_staged_before(
     again = harness.sync(window, attachments=files, policy=policy)
 
     assert again.reasons()["F0SHOT"] == "type image/png is excluded"
+
+
+def test_a_file_over_the_limit_is_tried_again_only_under_a_higher_limit(
+    harness: Harness, files: LocalAttachmentStore
+) -> None:
+    window, _ = harness.post_files(png(harness, "F0BIG", size=1_000), days_back=2)
+    harness.fake.faults.served_sizes["F0BIG"] = 2_000_000
+    small = AttachmentPolicy(max_bytes=1024 * 1024)
+    first = harness.sync(window, attachments=files, policy=small)
+    assert "more bytes arrived" in first.reasons()["F0BIG"]
+    harness.fake.reset_counts()
+
+    harness.sync(window, attachments=files, policy=small)
+    assert "F0BIG" not in harness.fake.downloads
+
+    bigger = AttachmentPolicy(max_bytes=4 * 1024 * 1024)
+    third = harness.sync(window, attachments=files, policy=bigger)
+    assert harness.fake.downloads.count("F0BIG") == 1
+    assert third.staged()["F0BIG"]["size"] == 2_000_000

@@ -37,6 +37,10 @@ LOGIN_PAGE = (
     "files:read scope (or the token is not valid); add the scope and reinstall "
     "the app"
 )
+_ELSEWHERE = (
+    "Slack redirected the download to a sign-in page on another host (the token "
+    "is not sent to other hosts); the app may lack the files:read scope"
+)
 _CHUNK = 256 * 1024
 _FILE_PATH = "/files-pri/"
 _CONNECTION_RETRIES = 2
@@ -54,6 +58,10 @@ class _RedactFileUrls(logging.Filter):
         return True
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 def _redacted(arg: object) -> object:
     if not isinstance(arg, str | httpx.URL):
         return arg
@@ -69,12 +77,19 @@ class DownloadFailed(SourceError):
     """One file could not be staged; ``reason`` goes into the record's data."""
 
     def __init__(
-        self, reason: str, *, retry: bool, by: Literal["slack", "store"]
+        self,
+        reason: str,
+        *,
+        retry: bool,
+        by: Literal["slack", "store"],
+        limit: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
         self.by = by
+        self.limit = limit
+        """The size limit a file ran past: a higher limit later tries it again."""
 
 
 @dataclass(frozen=True)
@@ -236,10 +251,16 @@ class FileDownloader:
             raise DownloadFailed(
                 f"Slack answered HTTP {status} to the download", retry=True, by="slack"
             )
-        if self._is_login_page(response, filename, mime_type, size):
-            self.login_page = True
-            logger.warning("%s: %s", self._ctx.source, LOGIN_PAGE)
-            raise DownloadFailed(LOGIN_PAGE, retry=True, by="slack")
+        if not self._is_login_page(response, filename, mime_type, size):
+            return
+        asked = response.history[0].request.url if response.history else response.url
+        if _origin(response.url) != _origin(asked):
+            # httpx sent no token to the other host, so its page may say nothing
+            # about this app's scopes: only this file is given up.
+            raise DownloadFailed(_ELSEWHERE, retry=True, by="slack")
+        self.login_page = True
+        logger.warning("%s: %s", self._ctx.source, LOGIN_PAGE)
+        raise DownloadFailed(LOGIN_PAGE, retry=True, by="slack")
 
     @staticmethod
     def _is_login_page(
@@ -276,6 +297,7 @@ class FileDownloader:
                 f"over the {megabytes} limit (more bytes arrived than Slack announced)",
                 retry=False,
                 by="store",
+                limit=exc.limit,
             ) from None
         except AttachmentStoreError as exc:
             raise DownloadFailed(str(exc), retry=exc.retryable, by="store") from None

@@ -176,9 +176,11 @@ def refused(
     retry: bool,
     meta: Mapping[str, Any],
     file: Mapping[str, Any] | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """The entry of a file left as metadata only. ``file`` carries name, type and
-    size learnt from files.info when the message held only a stub."""
+    size learnt from files.info when the message held only a stub; ``limit`` the
+    size limit the download ran past."""
     entry: dict[str, Any] = {
         "reason": reason,
         "by": by,
@@ -187,6 +189,8 @@ def refused(
     }
     if file:
         entry["file"] = dict(file)
+    if limit is not None:
+        entry["limit"] = limit
     return entry
 
 

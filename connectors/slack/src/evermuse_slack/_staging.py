@@ -99,14 +99,15 @@ def _same(entry: object, meta: Mapping[str, Any]) -> bool:
     return isinstance(entry, Mapping) and entry.get("slack") == file_signature(meta)
 
 
-def _settled(entry: object) -> bool:
-    """A failure no re-run should try again (the file is gone, too big...)."""
-    return (
-        isinstance(entry, Mapping)
-        and "reason" in entry
-        and entry.get("by") in ("slack", "store")
-        and entry.get("retry") is False
-    )
+def _settled(entry: object, policy: AttachmentPolicy) -> bool:
+    """A failure no re-run should try again: the file is gone, unreadable, or
+    bigger than a limit that has not been raised since."""
+    if not isinstance(entry, Mapping) or "reason" not in entry:
+        return False
+    limit = entry.get("limit")
+    if isinstance(limit, int) and policy.max_bytes > limit:
+        return False
+    return entry.get("by") in ("slack", "store") and entry.get("retry") is False
 
 
 def with_export_reasons(
@@ -178,7 +179,8 @@ class Stager:
             if not_eligible(meta) or _is_stub(meta):
                 continue  # nothing to download, or files.info hands out the link
             entry = before.get(meta["id"])
-            if _same(entry, meta) and (_settled(entry) or _readable(entry)):
+            settled = _settled(entry, self.policy)
+            if _same(entry, meta) and (settled or _readable(entry)):
                 continue
             decision = self.policy.decide(
                 filename=_name(meta), mime_type=_mime(meta), size=_size(meta)
@@ -222,7 +224,7 @@ class Stager:
             self.counts["not_downloadable"] += 1
             return refused(reason, by="slack", retry=False, meta=meta)
         prev = previous if _same(previous, meta) else None
-        if isinstance(prev, Mapping) and _settled(prev):
+        if isinstance(prev, Mapping) and _settled(prev, self.policy):
             self.counts["failed_before"] += 1
             return dict(prev)
         info: Mapping[str, Any] = meta
@@ -288,7 +290,10 @@ class Stager:
                 url, file_id=fid, filename=name, mime_type=mime, size=size
             )
         except DownloadFailed as exc:
-            return self._failed(fid, exc.reason, exc.by, exc.retry, meta, learnt)
+            entry = self._failed(fid, exc.reason, exc.by, exc.retry, meta, learnt)
+            if exc.limit is not None:
+                entry["limit"] = exc.limit
+            return entry
         self.counts["already_stored" if staged.already_stored else "downloaded"] += 1
         return self._staged_entry(staged_json(staged), meta, learnt)
 

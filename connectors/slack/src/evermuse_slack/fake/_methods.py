@@ -58,6 +58,8 @@ class Faults:
     cut_downloads: dict[str, int] = field(default_factory=dict)
     # File id -> the bytes its download really sends (more than Slack announced).
     served_sizes: dict[str, int] = field(default_factory=dict)
+    # File id -> where its download redirects (302 Location), once.
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 def _cursor(kind: str, value: str) -> str:

@@ -254,6 +254,9 @@ class FakeSlack(FakeSource):
         with self._lock:
             self.calls["files.download"] += 1
             self.downloads.append(fid)
+            target = self.faults.redirects.pop(fid, None)
+            if target is not None:
+                return _Download(302, "text/html", b"", {"Location": target})
             if self._auth(authorization, {}) or not self.files_scope:
                 # Slack's answer to a missing, wrong or under-scoped token.
                 return _Download(200, "text/html; charset=utf-8", _SIGN_IN)
