@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from evermuse_slack import SlackConfig
 from evermuse_slack.fake import connect_stub, external_file, hosted_file, tombstone_file
 from evermuse_slack.testing import Harness
+from pydantic import ValidationError
 
 from evermuse_connectors.attachments import AttachmentPolicy, LocalAttachmentStore
 
@@ -279,3 +281,20 @@ def test_a_redirect_to_another_host_never_carries_the_token(
     assert "redirected the download to a sign-in page" in result.reasons()["F0MOVED"]
     assert harness.fake.downloads.count("F0MOVED") == 2
     assert result.staged()["F0SAME"]["sha256"] == harness.sha256_of("F0SAME")
+
+
+def test_the_token_goes_only_to_slack_file_hosts_over_https() -> None:
+    config = SlackConfig()
+    assert config.may_send_token_to("https://files.slack.com/files-pri/T1-F1/x.png")
+    assert not config.may_send_token_to("http://files.slack.com/files-pri/T1-F1/x")
+    assert not config.may_send_token_to("https://files.slack.com.evil.example/x")
+    assert not config.may_send_token_to("https://docs.google.com/document/d/1")
+    local = SlackConfig(base_url="http://127.0.0.1:9/api/")
+    assert local.may_send_token_to("http://127.0.0.1:9/files-pri/T1-F1/x.png")
+    gov = SlackConfig(file_hosts=["Files.Slack-Gov.com."])
+    assert gov.may_send_token_to("https://files.slack-gov.com/files-pri/T1-F1/x")
+
+
+def test_file_hosts_must_be_bare_host_names() -> None:
+    with pytest.raises(ValidationError, match="bare host names"):
+        SlackConfig(file_hosts=["https://files.slack.com/"])

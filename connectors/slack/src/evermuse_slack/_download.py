@@ -200,6 +200,16 @@ class FileDownloader:
                 retry=True,
                 by="slack",
             ) from None
+        except httpx.TooManyRedirects:
+            raise DownloadFailed(
+                "the download link redirected too many times", retry=True, by="slack"
+            ) from None
+        except httpx.InvalidURL:
+            raise DownloadFailed(
+                "Slack gave a download link that is not a valid URL",
+                retry=False,
+                by="slack",
+            ) from None
         except httpx.TransportError as exc:
             # Also a connection cut in the middle of the body: the store kept
             # nothing of it, so the whole file is fetched again.
@@ -207,8 +217,7 @@ class FileDownloader:
             return _Again(
                 wait, f"connection failed ({type(exc).__name__})", "connection"
             )
-        if not staged.already_stored:
-            self.bytes += staged.size
+        self.bytes += staged.size
         return staged
 
     def _retryable(self, response: httpx.Response) -> _Again | None:
