@@ -15,7 +15,7 @@ from evermuse_gmail import GmailConnector
 from evermuse_gmail._attached import NO_STORE, staged_json
 from evermuse_gmail._jsonstream import DataStream, StreamFormatError
 from evermuse_gmail._mime import FilePart, extract_body, file_parts
-from evermuse_gmail._staging import StagedIndex
+from evermuse_gmail._staged import StagedIndex
 from evermuse_gmail.fake import FakeGmail
 from evermuse_gmail.fake._content import SUPPORT
 

@@ -27,6 +27,7 @@ __all__ = [
     "NO_STORE",
     "Attached",
     "entry_key",
+    "iso",
     "staged_file",
     "staged_json",
 ]

@@ -38,7 +38,7 @@ from evermuse_gmail._jsonstream import DataStream, StreamFormatError
 from evermuse_gmail._mime import FilePart
 from evermuse_gmail._retry import Problem, classify
 
-__all__ = ["Downloader", "Failure", "Wanted"]
+__all__ = ["Downloader", "Failure", "Outcome", "Wanted", "store_failure"]
 
 logger = logging.getLogger(__name__)
 

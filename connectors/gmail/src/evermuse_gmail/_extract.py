@@ -21,9 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from evermuse_connectors.attachments import AttachmentPolicy, AttachmentStore
 from evermuse_connectors.connector import ExtractContext, RawItem, Window
-from evermuse_gmail._attached import FILES
 from evermuse_gmail._auth import CredentialSource
 from evermuse_gmail._client import (
     DIRECTORY_HINT,
@@ -40,13 +38,8 @@ from evermuse_gmail._download import Downloader
 from evermuse_gmail._fanin import fan_in
 from evermuse_gmail._normalise import THREAD_KIND
 from evermuse_gmail._retry import Problem
-from evermuse_gmail._staging import (
-    POLICY_MARK,
-    StagedIndex,
-    Stager,
-    fingerprint,
-    reusable,
-)
+from evermuse_gmail._staged import Staging, restaged, reusable
+from evermuse_gmail._staging import Stager
 
 __all__ = ["extract_window", "window_query"]
 
@@ -76,28 +69,6 @@ class _Reused:
 
 
 @dataclass
-class _Staging:
-    """The attachment store of this extract, its policy, and what is staged."""
-
-    store: AttachmentStore
-    policy: AttachmentPolicy
-    index: StagedIndex
-    mark: str
-
-    @classmethod
-    def of(cls, ctx: ExtractContext) -> _Staging | None:
-        if ctx.attachments is None:
-            return None
-        policy = ctx.attachment_policy or AttachmentPolicy()
-        return cls(
-            store=ctx.attachments,
-            policy=policy,
-            index=StagedIndex(ctx.attachments),
-            mark=fingerprint(policy, ctx.attachments),
-        )
-
-
-@dataclass
 class _Run:
     """What every mailbox of one extract shares."""
 
@@ -107,7 +78,7 @@ class _Run:
     query: str
     previous: dict[str, str]
     known_copies: dict[str, str]
-    staging: _Staging | None = None
+    staging: Staging | None = None
     counter: CallCounter = field(default_factory=CallCounter)
     still_copies: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -289,7 +260,7 @@ class _Mailbox:
         )
 
 
-def _previous_history(ctx: ExtractContext, staging: _Staging | None) -> dict[str, str]:
+def _previous_history(ctx: ExtractContext, staging: Staging | None) -> dict[str, str]:
     """The historyId of each thread whose stored copy may be re-used as it is.
 
     With a store, the staged files of every stored copy are remembered (a grown
@@ -338,7 +309,7 @@ def _copies_state(window: Window) -> str:
 def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem]:
     """Every thread with a message in ``ctx.window``, one raw item at a time."""
     known = ctx.store.get_state(ctx.source, _copies_state(ctx.window))
-    staging = _Staging.of(ctx)
+    staging = Staging.of(ctx)
     run = _Run(
         config=config,
         ctx=ctx,
@@ -374,7 +345,7 @@ def extract_window(config: GmailConfig, ctx: ExtractContext) -> Iterator[RawItem
 
 
 def _reuse(
-    ctx: ExtractContext, reused: set[str], copies: Copies, staging: _Staging | None
+    ctx: ExtractContext, reused: set[str], copies: Copies, staging: Staging | None
 ) -> Iterator[RawItem]:
     if not reused:
         return
@@ -382,21 +353,10 @@ def _reuse(
         if item.id in reused:
             reused.discard(item.id)
             if copies.offer(item):
-                yield _restaged(item, staging)
+                yield restaged(item, staging)
     for item_id in sorted(reused):
         # Another run of this window replaced the stored copy while this one ran.
         ctx.skip(item_id, "unchanged, but its stored copy vanished; re-run the window")
-
-
-def _restaged(item: RawItem, staging: _Staging | None) -> RawItem:
-    """A stored copy as this run would stage it: URLs fresh, or no files at all
-    when the source no longer has a store."""
-    if staging is not None:
-        return staging.index.refreshed(item)
-    if FILES not in item.data and POLICY_MARK not in item.data:
-        return item
-    data = {k: v for k, v in item.data.items() if k not in (FILES, POLICY_MARK)}
-    return RawItem(item.id, item.kind, data)
 
 
 def _report(
