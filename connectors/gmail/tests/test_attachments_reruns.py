@@ -251,3 +251,30 @@ def test_a_streamed_download_survives_a_rate_limit(
         for data in message.attachments.values()
     }
     assert {a.sha1 for a in staged} <= held
+
+
+def test_another_store_gets_the_files_downloaded_again(
+    run: Any, fake: FakeGmail, store: Store, tmp_path: Path
+) -> None:
+    def local(name: str) -> LocalAttachmentStore:
+        config = LocalStoreConfig(folder=str(tmp_path / name), secret_env=None)
+        return LocalAttachmentStore(config)
+
+    with local("old") as old:
+        first = run(
+            fake.settings,
+            fake.environ,
+            store,
+            attachments=old,
+            keep=True,
+            **SUPPORT_ONLY,
+        )
+    fake.reset_counters()
+    with local("new") as new:
+        again = run(fake.settings, fake.environ, store, attachments=new, **SUPPORT_ONLY)
+        downloaded = first.notes["attachments"]["downloaded"]
+        assert fake.calls["messages.attachments.get"] == downloaded > 0
+        for url in urls(again.items):
+            assert httpx.get(url).status_code == 200
+    stored = {p.name for p in (tmp_path / "new" / "sha256").iterdir()}
+    assert stored == {p.name for p in (tmp_path / "old" / "sha256").iterdir()}

@@ -275,7 +275,7 @@ def _previous_history(ctx: ExtractContext, staging: Staging | None) -> dict[str,
             if item.kind != THREAD_KIND or not history:
                 continue
             if staging is not None:
-                staging.index.remember_item(item)
+                staging.index.remember_item(item, staging.mark)
                 if not reusable(item, staging.mark):
                     continue
             index[item.id] = str(history)

@@ -47,10 +47,23 @@ POLICY_MARK = "files_policy"
 REFRESH_WITHIN = timedelta(days=2)
 
 
-def fingerprint(policy: AttachmentPolicy, store: AttachmentStore) -> str:
-    """What the staging decisions of a raw item depended on: policy and store."""
-    text = f"{policy.model_dump_json()}|{store!r}"
+def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprint(policy: AttachmentPolicy, store: AttachmentStore) -> str:
+    """What the staging decisions of a raw item depended on: ``<store>.<policy>``.
+
+    The store part names where the files are (a bucket and prefix, a folder), not
+    how long its links live: files staged in another place cannot be re-used.
+    """
+    config = getattr(store, "config", None)
+    where = f"{type(store).__name__}|{store!r}|{getattr(config, 'prefix', '')}"
+    return f"{_hash(where)}.{_hash(policy.model_dump_json())}"
+
+
+def _same_store(mark: object, current: str) -> bool:
+    return isinstance(mark, str) and mark.split(".")[0] == current.split(".")[0]
 
 
 def reusable(item: RawItem, mark: str) -> bool:
@@ -108,11 +121,14 @@ class StagedIndex:
         if held is not None:
             held.set()
 
-    def remember_item(self, item: RawItem) -> None:
-        """Learn the staged files of a raw item of an earlier run."""
+    def remember_item(self, item: RawItem, mark: str) -> None:
+        """Learn the staged files of a raw item of an earlier run, if they were
+        staged in this same store (``mark`` as :func:`fingerprint` gives it)."""
         files = item.data.get(FILES)
         mailbox = str(item.data.get("mailbox") or "")
-        if not isinstance(files, Mapping):
+        if not isinstance(files, Mapping) or not _same_store(
+            item.data.get(POLICY_MARK), mark
+        ):
             return
         for key, entry in files.items():
             if isinstance(entry, Mapping) and isinstance(entry.get("staged"), Mapping):
