@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from evermuse_connectors.attachments._errors import AttachmentStoreError
 from evermuse_connectors.attachments._naming import check_key, content_key, name_of_key
@@ -45,6 +45,19 @@ def attachment_type_for(mime_type: str) -> AttachmentType:
     return _TYPE_BY_FAMILY.get(family, AttachmentType.FILE)
 
 
+_FIELDS = (
+    "key",
+    "url",
+    "expires_at",
+    "sha256",
+    "sha1",
+    "md5",
+    "size",
+    "mime_type",
+    "filename",
+)
+
+
 @dataclass(frozen=True)
 class StagedFile:
     """One file in a store: its content-addressed key, hashes and a fetchable URL.
@@ -64,6 +77,51 @@ class StagedFile:
     filename: str
     already_stored: bool = False
     """True when the same bytes were in the store before this put (not uploaded)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """What a raw item keeps of a staged file. The URL is a secret while it
+        lives, but raw items stay in the local store and normalise needs it."""
+        return {
+            "key": self.key,
+            "url": self.url,
+            "expires_at": self.expires_at.astimezone(UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "sha256": self.sha256,
+            "sha1": self.sha1,
+            "md5": self.md5,
+            "size": self.size,
+            "mime_type": self.mime_type,
+            "filename": self.filename,
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> StagedFile:
+        """The file an entry of :meth:`to_json` describes; ValueError if damaged."""
+        if not isinstance(value, Mapping) or any(f not in value for f in _FIELDS):
+            raise ValueError("a staged file needs " + ", ".join(_FIELDS))
+        texts = [value[f] for f in _FIELDS if f not in ("size", "expires_at")]
+        if not all(isinstance(t, str) and t for t in texts):
+            raise ValueError("a staged file's key, URL, hashes, type and name are text")
+        size = value["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError("a staged file's size is a count of bytes")
+        expires_at = datetime.fromisoformat(
+            str(value["expires_at"]).replace("Z", "+00:00")
+        )
+        if expires_at.tzinfo is None:
+            raise ValueError("a staged file's expires_at needs a time zone")
+        return cls(
+            key=value["key"],
+            url=value["url"],
+            expires_at=expires_at,
+            sha256=value["sha256"],
+            sha1=value["sha1"],
+            md5=value["md5"],
+            size=size,
+            mime_type=value["mime_type"],
+            filename=value["filename"],
+        )
 
     def attachment(self, type: AttachmentType | None = None) -> Attachment:
         """The record's attachment for this file; the type follows the media type

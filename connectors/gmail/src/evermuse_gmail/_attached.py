@@ -38,17 +38,6 @@ _UNREADABLE = (
     "its staging details in the raw item are unreadable; re-extract the window"
 )
 _NOT_CONSIDERED = "it was not considered for staging when the window was extracted"
-_STAGED_FIELDS = (
-    "key",
-    "url",
-    "expires_at",
-    "sha256",
-    "sha1",
-    "md5",
-    "size",
-    "mime_type",
-    "filename",
-)
 
 
 def entry_key(message: str, part: FilePart) -> str:
@@ -60,42 +49,13 @@ def iso(moment: datetime) -> str:
 
 
 def staged_json(staged: StagedFile) -> dict[str, Any]:
-    """What a raw item keeps of a staged file (the URL included: raw items are
-    local, and normalise needs it)."""
-    return {
-        "key": staged.key,
-        "url": staged.url,
-        "expires_at": iso(staged.expires_at),
-        "sha256": staged.sha256,
-        "sha1": staged.sha1,
-        "md5": staged.md5,
-        "size": staged.size,
-        "mime_type": staged.mime_type,
-        "filename": staged.filename,
-    }
+    """What a raw item keeps of a staged file (see StagedFile.to_json)."""
+    return staged.to_json()
 
 
 def staged_file(value: Mapping[str, Any]) -> StagedFile:
     """The StagedFile a raw item's entry describes; ValueError if it is damaged."""
-    if not isinstance(value, Mapping) or any(f not in value for f in _STAGED_FIELDS):
-        raise ValueError("a staged file needs " + ", ".join(_STAGED_FIELDS))
-    texts = [value[f] for f in _STAGED_FIELDS if f not in ("size", "expires_at")]
-    if not all(isinstance(t, str) and t for t in texts):
-        raise ValueError("a staged file's key, URL, hashes, type and name are text")
-    if not isinstance(value["size"], int) or value["size"] < 0:
-        raise ValueError("a staged file's size is a count of bytes")
-    expires_at = datetime.fromisoformat(str(value["expires_at"]).replace("Z", "+00:00"))
-    return StagedFile(
-        key=value["key"],
-        url=value["url"],
-        expires_at=expires_at,
-        sha256=value["sha256"],
-        sha1=value["sha1"],
-        md5=value["md5"],
-        size=value["size"],
-        mime_type=value["mime_type"],
-        filename=value["filename"],
-    )
+    return StagedFile.from_json(value)
 
 
 class Attached:

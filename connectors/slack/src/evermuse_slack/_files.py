@@ -58,17 +58,6 @@ _NOT_CONSIDERED = (
 )
 _UNREADABLE = "its staging details in the raw item are unreadable; re-extract it"
 _OVER = f"over the {MAX_ATTACHMENTS_PER_RECORD} attachments a record may carry"
-_STAGED_FIELDS = (
-    "key",
-    "url",
-    "expires_at",
-    "sha256",
-    "sha1",
-    "md5",
-    "size",
-    "mime_type",
-    "filename",
-)
 
 
 def iso(moment: datetime) -> str:
@@ -133,40 +122,13 @@ def not_eligible(meta: Mapping[str, Any]) -> str | None:
 
 
 def staged_json(staged: StagedFile) -> dict[str, Any]:
-    """What a raw item keeps of a staged file. The URL is a secret while it lives,
-    but raw items stay in the local store and normalise needs it."""
-    return {
-        "key": staged.key,
-        "url": staged.url,
-        "expires_at": iso(staged.expires_at),
-        "sha256": staged.sha256,
-        "sha1": staged.sha1,
-        "md5": staged.md5,
-        "size": staged.size,
-        "mime_type": staged.mime_type,
-        "filename": staged.filename,
-    }
+    """What a raw item keeps of a staged file (see StagedFile.to_json)."""
+    return staged.to_json()
 
 
 def staged_file(value: object) -> StagedFile:
     """The StagedFile an entry describes; ValueError when it is damaged."""
-    if not isinstance(value, Mapping) or any(f not in value for f in _STAGED_FIELDS):
-        raise ValueError("a staged file needs " + ", ".join(_STAGED_FIELDS))
-    texts = [value[f] for f in _STAGED_FIELDS if f not in ("size", "expires_at")]
-    size = value["size"]
-    if not all(isinstance(t, str) and t for t in texts) or not isinstance(size, int):
-        raise ValueError("a staged file's fields have the wrong types")
-    return StagedFile(
-        key=value["key"],
-        url=value["url"],
-        expires_at=parse_iso(value["expires_at"]),
-        sha256=value["sha256"],
-        sha1=value["sha1"],
-        md5=value["md5"],
-        size=size,
-        mime_type=value["mime_type"],
-        filename=value["filename"],
-    )
+    return StagedFile.from_json(value)
 
 
 def refused(
