@@ -10,7 +10,6 @@ would do them.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from evermuse_connectors.attachments import LocalAttachmentStore, build_store
+from evermuse_connectors.attachments import serve_local_store
 from evermuse_connectors.connector import discover_connectors
 from evermuse_connectors.dagster import build_definitions
 from evermuse_connectors.dagster._assets import build_source_definitions
@@ -119,34 +118,20 @@ def demo_setup(
             )
         # One file server for the whole demo: extract steps stage Gmail and Slack
         # files through it, and it keeps serving them until the emulator has
-        # downloaded every one (each step's store finds it on the fixed port).
-        files = {
-            "kind": "local",
-            "folder": str(folder / "attachments"),
-            "port": _free_port(),
-        }
-        server = stack.enter_context(build_store(files))
-        if isinstance(server, LocalAttachmentStore):
-            server.start()
+        # downloaded every one.
+        files = stack.enter_context(serve_local_store(folder / "attachments"))
         config_file = folder / "evermuse.yaml"
         config_file.write_text(
             yaml.safe_dump(
                 {
                     "store": str(folder / "store"),
-                    "attachments": files,
+                    "attachments": files.model_dump(),
                     "sources": specs,
                 },
                 sort_keys=False,
             )
         )
         yield DemoSetup(folder, config_file, emulator, environ, today, failures)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -34,7 +34,10 @@ from evermuse_connectors.attachments._errors import (
     AttachmentTooLargeError,
     StoreUnavailableError,
 )
-from evermuse_connectors.attachments._local import LocalAttachmentStore
+from evermuse_connectors.attachments._local import (
+    LocalAttachmentStore,
+    serve_local_store,
+)
 from evermuse_connectors.attachments._naming import (
     content_disposition,
     safe_filename,
@@ -79,4 +82,5 @@ __all__ = [
     "effective_mime_type",
     "parse_store_config",
     "safe_filename",
+    "serve_local_store",
 ]

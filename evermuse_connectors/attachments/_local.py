@@ -14,13 +14,17 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 
-from evermuse_connectors.attachments._config import LocalStoreConfig
+from evermuse_connectors.attachments._config import (
+    DEFAULT_TTL_SECONDS,
+    LocalStoreConfig,
+)
 from evermuse_connectors.attachments._errors import AttachmentStoreError
 from evermuse_connectors.attachments._local_server import STORE_ID_PATH, FileServer
 from evermuse_connectors.attachments._signing import load_secret
@@ -28,7 +32,7 @@ from evermuse_connectors.attachments._spool import Spooled
 from evermuse_connectors.attachments._store import AttachmentStore
 from evermuse_connectors.errors import ConfigError
 
-__all__ = ["LocalAttachmentStore"]
+__all__ = ["LocalAttachmentStore", "serve_local_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +157,23 @@ class LocalAttachmentStore(AttachmentStore):
 def _base_url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
+
+
+@contextmanager
+def serve_local_store(
+    folder: str | Path, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> Iterator[LocalStoreConfig]:
+    """Serve ``folder`` until the block ends, and yield a config naming its port.
+
+    The stores that extract steps build from that config find this server on the
+    port and use it, so their links keep working after each step closes its own
+    store, until the block ends (the demo and end-to-end tests need that: Evermuse
+    downloads after delivery). The port is the one the server got, never one
+    probed for and released first, so no other process can take it in between.
+    """
+    first = LocalStoreConfig(
+        folder=str(folder), port=0, secret_env=None, ttl_seconds=ttl_seconds
+    )
+    with LocalAttachmentStore(first) as keeper:
+        port = httpx.URL(keeper.start()).port
+        yield first.model_copy(update={"port": port})

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,8 +20,8 @@ from pydantic import SecretStr
 
 from evermuse_connectors.attachments import (
     AttachmentPolicy,
-    LocalAttachmentStore,
     LocalStoreConfig,
+    serve_local_store,
 )
 from evermuse_connectors.connector import Routing
 from evermuse_connectors.emulator import DEFAULT_WRITE_KEY, Emulator, EmulatorConfig
@@ -53,16 +52,9 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[LocalStoreConfig]:
-    """A local store's config on a fixed port, served for the whole test: the
-    pipeline closes its own store after extract, and the links must outlive it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = LocalStoreConfig(
-        folder=str(tmp_path / "files"), port=port, secret_env=None
-    )
-    with LocalAttachmentStore(config) as keeper:
-        keeper.start()
+    """A local store served for the whole test: the pipeline closes its own store
+    after extract, and the links must outlive it."""
+    with serve_local_store(tmp_path / "files") as config:
         yield config
 
 
