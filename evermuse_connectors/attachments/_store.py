@@ -201,7 +201,14 @@ class AttachmentStore(ABC):
     def url_for(
         self, key: str, *, filename: str | None = None, mime_type: str | None = None
     ) -> str:
-        """A fresh URL for a key stored before (say, by a window's previous run).
+        """A fresh URL for a key stored before (say, by a window's previous run)."""
+        return self.signed(key, filename=filename, mime_type=mime_type)[0]
+
+    def signed(
+        self, key: str, *, filename: str | None = None, mime_type: str | None = None
+    ) -> tuple[str, datetime]:
+        """A fresh URL for a key stored before, and when it expires by the store's
+        own clock.
 
         The key's presence is not checked: that would cost a request per file, and
         a URL for a missing key answers 404, which Evermuse reports as a failed
@@ -212,8 +219,7 @@ class AttachmentStore(ABC):
         except ValueError as exc:
             raise AttachmentStoreError(str(exc)) from None
         name = filename or name_of_key(key)
-        url, _expires_at = self._signed(key, name, effective_mime_type(name, mime_type))
-        return url
+        return self._signed(key, name, effective_mime_type(name, mime_type))
 
     @abstractmethod
     def close(self) -> None:

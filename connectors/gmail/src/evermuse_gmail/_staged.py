@@ -214,7 +214,7 @@ class StagedIndex:
             expires = datetime.fromisoformat(
                 str(staged["expires_at"]).replace("Z", "+00:00")
             )
-            url = self.store.url_for(
+            url, fresh_expiry = self.store.signed(
                 staged["key"],
                 filename=staged["filename"],
                 mime_type=staged["mime_type"],
@@ -223,7 +223,7 @@ class StagedIndex:
             return None
         if expires - now > REFRESH_WITHIN and _origin(url) == _origin(staged["url"]):
             return staged
-        return {**staged, "url": url, "expires_at": iso(now + self.store.ttl)}
+        return {**staged, "url": url, "expires_at": iso(fresh_expiry)}
 
 
 @dataclass

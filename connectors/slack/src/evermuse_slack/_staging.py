@@ -334,7 +334,7 @@ class Stager:
         assert self.store is not None
         try:
             staged = staged_file(value)
-            url = self.store.url_for(
+            url, fresh_expiry = self.store.signed(
                 staged.key, filename=staged.filename, mime_type=staged.mime_type
             )
         except (ValueError, AttachmentStoreError):
@@ -348,7 +348,7 @@ class Stager:
         # The old URL is about to expire, or was signed by another store (another
         # bucket, or a local server on another port): sign again, no download.
         self.counts["refreshed"] += 1
-        return {**value, "url": url, "expires_at": iso(now + self.store.ttl)}
+        return {**value, "url": url, "expires_at": iso(fresh_expiry)}
 
     def _files_info(self, meta: Mapping[str, Any]) -> Mapping[str, Any]:
         """The full file object; _Unreadable with the entry when there is none."""
