@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from evermuse_connectors.connector import EnvVarName
+from evermuse_connectors.connector import EnvVarName, is_loopback_host
 from evermuse_connectors.errors import shorten
 
 __all__ = [
@@ -35,19 +35,9 @@ __all__ = [
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 # AWS Signature Version 4 refuses X-Amz-Expires above 604800 seconds (7 days).
 MAX_PRESIGN_SECONDS = 604_800
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # Loose on purpose: GCS allows underscores and 222 characters, AWS does not; the
 # store's own answer (NoSuchBucket, InvalidBucketName) is the final word.
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,220}[A-Za-z0-9]$")
-
-
-def is_loopback_host(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost: names are not resolved."""
-    host = host.strip().strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    parts = host.split(".")
-    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() for p in parts)
 
 
 class _Config(BaseModel):

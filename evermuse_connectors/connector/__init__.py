@@ -26,6 +26,7 @@ from evermuse_connectors.connector._http import (
 from evermuse_connectors.connector._normalise import NormaliseFailure, normalise_items
 from evermuse_connectors.connector._ratelimit import RateLimit, RateLimiter
 from evermuse_connectors.connector._secrets import EnvVarName, resolve_secret
+from evermuse_connectors.connector._urls import is_loopback_host
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -47,6 +48,7 @@ __all__ = [
     "Skip",
     "Window",
     "discover_connectors",
+    "is_loopback_host",
     "normalise_items",
     "parse_retry_after",
     "redact_url",

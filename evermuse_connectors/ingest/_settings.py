@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
+from evermuse_connectors.connector._urls import is_loopback_host
 from evermuse_connectors.errors import ConfigError
 
 __all__ = ["DEFAULT_BASE_URL", "IngestSettings", "check_base_url", "is_loopback"]
@@ -17,13 +17,8 @@ __all__ = ["DEFAULT_BASE_URL", "IngestSettings", "check_base_url", "is_loopback"
 DEFAULT_BASE_URL = "https://api.evermuse.com"
 
 
-def is_loopback(host: str) -> bool:
-    if host in {"localhost", "localhost.localdomain"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+# Kept under its old name: the emulator and earlier callers import it from here.
+is_loopback = is_loopback_host
 
 
 def check_base_url(url: str, *, setting: str = "EVERMUSE_BASE_URL") -> str:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evermuse_connectors.connector import EnvVarName
+from evermuse_connectors.connector import EnvVarName, is_loopback_host
 
 __all__ = [
     "ATTACHMENT_UNITS",
@@ -25,7 +25,6 @@ __all__ = [
     "check_endpoint",
 ]
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _MAILBOX = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 _DOMAIN = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
@@ -49,7 +48,7 @@ def check_endpoint(url: str, *, what: str) -> str:
             f"{what} must be an absolute http(s) URL such as "
             f"https://gmail.googleapis.com, got {url[:80]!r}"
         )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(
             f"{what} {url[:80]!r} uses plain http to a host that is not loopback; "
             "tokens would travel unencrypted. Use https (plain http is allowed only "

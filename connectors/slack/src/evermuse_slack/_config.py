@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import datetime
 from typing import Literal
@@ -10,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evermuse_connectors.connector import EnvVarName, RateLimit
+from evermuse_connectors.connector import EnvVarName, RateLimit, is_loopback_host
 
 __all__ = [
     "DOWNLOAD_METHOD",
@@ -44,19 +43,9 @@ DOWNLOAD_METHOD = "files.download"
 LIMITED_METHODS = frozenset({"conversations.history", "conversations.replies"})
 
 _DEFAULT_TYPES: tuple[ChannelType, ...] = ("public_channel", "private_channel")
-_LOOPBACK_NAMES = {"localhost"}
 _TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,}$")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_url(value: str, *, setting: str, loopback_http: bool) -> str:
@@ -64,7 +53,7 @@ def _check_url(value: str, *, setting: str, loopback_http: bool) -> str:
     host = parts.hostname or ""
     if parts.scheme == "https" and host:
         return value if value.endswith("/") else value + "/"
-    if loopback_http and parts.scheme == "http" and _is_loopback(host):
+    if loopback_http and parts.scheme == "http" and is_loopback_host(host):
         return value if value.endswith("/") else value + "/"
     allowed = "https" + (
         " (or http to 127.0.0.1, ::1, localhost)" if loopback_http else ""
@@ -229,7 +218,7 @@ class SlackConfig(BaseModel):
         if not host or host not in allowed:
             return False
         return parts.scheme == "https" or (
-            parts.scheme == "http" and _is_loopback(host)
+            parts.scheme == "http" and is_loopback_host(host)
         )
 
     def uses_export(self, window_end: datetime) -> bool:

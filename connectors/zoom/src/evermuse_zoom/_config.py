@@ -12,7 +12,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from evermuse_connectors.connector import EnvVarName, RateLimit
+from evermuse_connectors.connector import EnvVarName, RateLimit, is_loopback_host
 from evermuse_connectors.errors import shorten
 
 __all__ = ["PLAN_LIMITS", "ZoomConfig", "is_safe_url"]
@@ -25,7 +25,6 @@ PLAN_LIMITS: dict[str, dict[str, float]] = {
     "business_plus": {"light": 80.0, "medium": 60.0},
 }
 
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_TTL = 7 * 24 * 3600  # Zoom's upper bound for a download_access_token's ttl
 
 
@@ -37,7 +36,7 @@ def is_safe_url(url: str) -> bool:
         return False
     if parsed.scheme == "https" and parsed.host:
         return True
-    return parsed.scheme == "http" and parsed.host in _LOOPBACK
+    return parsed.scheme == "http" and is_loopback_host(parsed.host)
 
 
 def _check_base(value: str, field: str) -> str:
